@@ -1,0 +1,105 @@
+// Package golden loads the reference fixtures in testdata/golden and compares results against them (tests only).
+package golden
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/roentgen-dev/roentgen/internal/weights"
+)
+
+// Root returns the repository root, found by walking up from the working
+// directory (a package directory during go test) to go.mod.
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			t.Fatal("golden: go.mod not found above the working directory")
+		}
+		dir = up
+	}
+}
+
+// Path joins elements onto the repository's testdata directory.
+func Path(t testing.TB, elem ...string) string {
+	return filepath.Join(append([]string{Root(t), "testdata"}, elem...)...)
+}
+
+// Open opens a golden safetensors file under testdata, e.g.
+// Open(t, "golden", "tiny-sd1", "unet.safetensors").
+func Open(t testing.TB, elem ...string) *weights.File {
+	t.Helper()
+	f, err := weights.Open(Path(t, elem...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// Float32 reads a float tensor from a golden file or fails the test.
+func Float32(t testing.TB, f *weights.File, name string) []float32 {
+	t.Helper()
+	v, err := f.Float32(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// Diff describes the worst element of a comparison.
+type Diff struct {
+	Index     int
+	Got, Want float32
+	Abs       float64 // max |got-want|
+	MaxWant   float64 // max |want|
+}
+
+func (d Diff) String() string {
+	return fmt.Sprintf("worst at %d: got %.9g want %.9g (|diff| %.3g, max|want| %.3g)", d.Index, d.Got, d.Want, d.Abs, d.MaxWant)
+}
+
+// Worst returns the element with the largest absolute difference. A NaN in
+// got counts as an infinite difference.
+func Worst(got, want []float32) Diff {
+	var d Diff
+	for i := range want {
+		a := math.Abs(float64(got[i]) - float64(want[i]))
+		if math.IsNaN(a) {
+			a = math.Inf(1)
+		}
+		if a > d.Abs || i == 0 {
+			d.Index, d.Got, d.Want, d.Abs = i, got[i], want[i], a
+		}
+		d.MaxWant = math.Max(d.MaxWant, math.Abs(float64(want[i])))
+	}
+	return d
+}
+
+// Close fails the test unless len(got) == len(want) and
+// max|got-want| <= tol * max(1, max|want|), the tolerance form the fixture
+// README uses. It logs the worst element either way.
+func Close(t testing.TB, name string, got, want []float32, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d values, want %d", name, len(got), len(want))
+	}
+	d := Worst(got, want)
+	bound := tol * math.Max(1, d.MaxWant)
+	if d.Abs > bound {
+		t.Errorf("%s: %v exceeds %.3g", name, d, bound)
+		return
+	}
+	t.Logf("%s: %v", name, d)
+}
