@@ -1,0 +1,156 @@
+package diffusers
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/roentgen-dev/roentgen/internal/weights"
+)
+
+// baseNames are the weight file stems diffusers (models) and transformers
+// (text encoders) write.
+var baseNames = []string{"diffusion_pytorch_model", "model"}
+
+// WeightFiles names the files a component's weights were taken from.
+type WeightFiles struct {
+	Index string   // the sharded index, or ""
+	Files []string // display paths
+}
+
+// Weights opens a component's safetensors weights. With variant "" the
+// full-precision file is preferred and an fp16 variant
+// (<name>.fp16.safetensors) used when it is the only one; with variant
+// "fp16" the preference is reversed. Sharded weights are found through
+// <name>.safetensors.index.json (or its .fp16 form).
+func (f *Folder) Weights(component, variant string) (*weights.Set, WeightFiles, error) {
+	entries, err := fs.ReadDir(f.fsys, component)
+	if err != nil {
+		return nil, WeightFiles{}, fmt.Errorf("%s: %w", f.path(component), err)
+	}
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.Name()] = true
+	}
+	variants := []string{"", "fp16"}
+	if variant == "fp16" {
+		variants = []string{"fp16", ""}
+	} else if variant != "" {
+		variants = []string{variant}
+	}
+	for _, base := range baseNames {
+		for _, v := range variants {
+			single := base + ".safetensors"
+			indexes := []string{base + ".safetensors.index.json"}
+			if v != "" {
+				single = base + "." + v + ".safetensors"
+				indexes = []string{base + ".safetensors.index." + v + ".json", base + "." + v + ".safetensors.index.json"}
+			}
+			if have[single] {
+				file, err := f.openWeights(path.Join(component, single))
+				if err != nil {
+					return nil, WeightFiles{}, err
+				}
+				set, err := weights.NewSet(file)
+				return set, WeightFiles{Files: []string{file.Path}}, err
+			}
+			for _, idx := range indexes {
+				if have[idx] {
+					return f.openSharded(component, idx)
+				}
+			}
+		}
+	}
+	for name := range have {
+		if strings.HasSuffix(name, ".bin") || strings.HasSuffix(name, ".ckpt") || strings.HasSuffix(name, ".pt") {
+			return nil, WeightFiles{}, fmt.Errorf("%s: only PyTorch pickle weights (%s) found; roentgen reads safetensors (re-save the pipeline with safe_serialization=True)", f.path(component), name)
+		}
+	}
+	want := baseNames[0]
+	if component == "text_encoder" {
+		want = baseNames[1]
+	}
+	return nil, WeightFiles{}, fmt.Errorf("%s: no weights found (expected %s.safetensors, a variant such as %s.fp16.safetensors, or a sharded %s.safetensors.index.json)", f.path(component), want, want, want)
+}
+
+func (f *Folder) openWeights(name string) (*weights.File, error) {
+	if f.dir != "" {
+		return weights.Open(filepath.Join(f.dir, filepath.FromSlash(name)))
+	}
+	data, err := fs.ReadFile(f.fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.path(name), err)
+	}
+	return weights.Parse(f.path(name), data)
+}
+
+type shardIndex struct {
+	WeightMap map[string]string `json:"weight_map"`
+}
+
+func (f *Folder) openSharded(component, index string) (*weights.Set, WeightFiles, error) {
+	idxPath := f.path(path.Join(component, index))
+	data, err := f.ReadFile(component, index)
+	if err != nil {
+		return nil, WeightFiles{}, err
+	}
+	var idx shardIndex
+	if err := json.Unmarshal(data, &idx); err != nil {
+		return nil, WeightFiles{}, fmt.Errorf("%s: malformed JSON: %v", idxPath, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, WeightFiles{}, fmt.Errorf("%s: weight_map is missing or empty", idxPath)
+	}
+	var shards []string
+	seen := map[string]bool{}
+	for tensor, shard := range idx.WeightMap {
+		if shard == "" || strings.ContainsAny(shard, `/\`) || shard == ".." {
+			return nil, WeightFiles{}, fmt.Errorf("%s: tensor %q: shard file name %q must be a plain file name in the same folder", idxPath, tensor, shard)
+		}
+		if !seen[shard] {
+			seen[shard] = true
+			shards = append(shards, shard)
+		}
+	}
+	sort.Strings(shards)
+	wf := WeightFiles{Index: idxPath}
+	var files []*weights.File
+	closeAll := func() {
+		for _, fl := range files {
+			fl.Close()
+		}
+	}
+	for _, shard := range shards {
+		fl, err := f.openWeights(path.Join(component, shard))
+		if err != nil {
+			closeAll()
+			return nil, wf, fmt.Errorf("%s: shard %s: %w", idxPath, shard, err)
+		}
+		files = append(files, fl)
+		wf.Files = append(wf.Files, fl.Path)
+	}
+	set, err := weights.NewSet(files...)
+	if err != nil {
+		closeAll()
+		return nil, wf, fmt.Errorf("%s: %w", idxPath, err)
+	}
+	for tensor, shard := range idx.WeightMap {
+		_, fl, ok := set.Info(tensor)
+		if !ok || filepath.Base(fl.Path) != shard {
+			closeAll()
+			return nil, wf, fmt.Errorf("%s: tensor %q is listed in shard %s but not stored there", idxPath, tensor, shard)
+		}
+	}
+	for _, n := range set.Names() {
+		if _, ok := idx.WeightMap[n]; !ok {
+			_, fl, _ := set.Info(n)
+			closeAll()
+			return nil, wf, fmt.Errorf("%s: tensor %q is stored in %s but not listed in the index", idxPath, n, fl.Path)
+		}
+	}
+	return set, wf, nil
+}
