@@ -1,0 +1,161 @@
+package sampler
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestParseConfig covers the decoding rules: unknown keys are ignored,
+// _use_default_values clears keys (diffusers ConfigMixin.extract_init_dict),
+// and Python's bare -Infinity is accepted.
+func TestParseConfig(t *testing.T) {
+	c, err := ParseConfig([]byte(`{
+		"_class_name": "DPMSolverMultistepScheduler",
+		"_diffusers_version": "0.25.1",
+		"some_future_key": [1, 2],
+		"timestep_spacing": "leading",
+		"prediction_type": "v_prediction",
+		"lambda_min_clipped": -Infinity,
+		"sample_max_value": NaN,
+		"note": "NaN and -Infinity inside strings stay strings",
+		"_use_default_values": ["timestep_spacing"]
+	}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClassName != classDPM {
+		t.Errorf("class = %q", c.ClassName)
+	}
+	if c.TimestepSpacing != nil {
+		t.Errorf("timestep_spacing listed in _use_default_values was kept: %q", *c.TimestepSpacing)
+	}
+	if c.PredictionType == nil || *c.PredictionType != "v_prediction" {
+		t.Errorf("prediction_type = %v", c.PredictionType)
+	}
+	if c.LambdaMinClipped == nil || !math.IsInf(float64(*c.LambdaMinClipped), -1) {
+		t.Errorf("lambda_min_clipped = %v", c.LambdaMinClipped)
+	}
+	p := c.resolve(classDPM)
+	if p.spacing != "linspace" || p.prediction != "v_prediction" {
+		t.Errorf("resolved spacing %q prediction %q", p.spacing, p.prediction)
+	}
+}
+
+// TestParseConfigErrors checks that each error is one line naming the field.
+func TestParseConfigErrors(t *testing.T) {
+	for _, tc := range []struct{ json, field string }{
+		{`{"beta_start": "small"}`, "beta_start"},
+		{`{"beta_schedule": "cosine"}`, "beta_schedule"},
+		{`{"timestep_spacing": "middle"}`, "timestep_spacing"},
+		{`{"prediction_type": "x0"}`, "prediction_type"},
+		{`{"num_train_timesteps": 1}`, "num_train_timesteps"},
+		{`{"num_train_timesteps": 3, "trained_betas": [0.1, 0.2]}`, "trained_betas"},
+		{`{"solver_order": 4}`, "solver_order"},
+		{`{"steps_offset": -1}`, "steps_offset"},
+		{`{"lambda_min_clipped": "low"}`, "lambda_min_clipped"},
+	} {
+		_, err := ParseConfig([]byte(tc.json))
+		if err == nil {
+			t.Errorf("%s: no error", tc.json)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, tc.field) || strings.Contains(msg, "\n") {
+			t.Errorf("%s: error %q does not name %s on one line", tc.json, msg, tc.field)
+		}
+	}
+}
+
+// TestResolveDefaults checks the per-class defaults of diffusers v0.25.1's
+// __init__ signatures when the config is empty, and carry-over from a PNDM
+// config (the fixture README: DDIM's own clip_sample default is true, a PNDM
+// config's clip_sample=false carries over).
+func TestResolveDefaults(t *testing.T) {
+	var empty Config
+	ddim := empty.resolve(classDDIM)
+	if !ddim.clip || !ddim.finalAlphaOne || ddim.spacing != "leading" || ddim.stepsOffset != 0 {
+		t.Errorf("DDIM defaults: %+v", ddim)
+	}
+	pndm := empty.resolve(classPNDM)
+	if pndm.finalAlphaOne || pndm.skipPRK || pndm.spacing != "leading" {
+		t.Errorf("PNDM defaults: %+v", pndm)
+	}
+	for _, class := range []string{classEuler, classEulerA, classLMS, classDPM} {
+		if p := empty.resolve(class); p.spacing != "linspace" || p.betaSchedule != "linear" || p.betaStart != 0.0001 || p.betaEnd != 0.02 {
+			t.Errorf("%s defaults: %+v", class, p)
+		}
+	}
+	dpm := empty.resolve(classDPM)
+	if dpm.order != 2 || dpm.algorithm != "dpmsolver++" || !dpm.lowerOrderFinal || !math.IsInf(dpm.lambdaMinClipped, -1) {
+		t.Errorf("DPM defaults: %+v", dpm)
+	}
+	c, err := ParseConfig([]byte(`{"_class_name": "PNDMScheduler", "clip_sample": false, "set_alpha_to_one": false, "skip_prk_steps": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.resolve(classDDIM); p.clip || p.finalAlphaOne {
+		t.Errorf("DDIM from a PNDM config: clip %v set_alpha_to_one %v, want false false", p.clip, p.finalAlphaOne)
+	}
+	// DPM maps algorithm deis and solver_type bh2 as its __init__ does.
+	c, _ = ParseConfig([]byte(`{"algorithm_type": "deis", "solver_type": "bh2"}`))
+	if p := c.resolve(classDPM); p.algorithm != "dpmsolver++" || p.solverType != "midpoint" {
+		t.Errorf("deis/bh2 resolved to %q/%q", p.algorithm, p.solverType)
+	}
+}
+
+// TestNewNames covers the registry: short names, class names, the
+// config's own class, and errors.
+func TestNewNames(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"_class_name": "PNDMScheduler", "skip_prk_steps": true, "steps_offset": 1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"": "*sampler.PNDM", "EulerDiscreteScheduler": "*sampler.Euler", "lms": "*sampler.LMS",
+		"euler-a": "*sampler.EulerAncestral", "dpm++2m-karras": "*sampler.DPMSolver", "ddim": "*sampler.DDIM",
+	} {
+		s, err := New(name, c, 20, Options{})
+		if err != nil {
+			t.Errorf("%q: %v", name, err)
+			continue
+		}
+		if got := typeName(s); got != want {
+			t.Errorf("%q built %s, want %s", name, got, want)
+		}
+	}
+	for name, cfg := range map[string]string{
+		"heun":  `{}`,
+		"ddim":  `{"thresholding": true}`,
+		"euler": `{"timestep_type": "continuous", "prediction_type": "v_prediction"}`,
+		"":      `{"_class_name": "DDPMScheduler"}`,
+	} {
+		c, err := ParseConfig([]byte(cfg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := New(name, c, 20, Options{}); err == nil {
+			t.Errorf("New(%q, %s) succeeded", name, cfg)
+		}
+	}
+	if _, err := New("ddim", c, 1001, Options{}); err == nil {
+		t.Error("1001 steps with 1000 training steps succeeded")
+	}
+}
+
+func typeName(s Sampler) string {
+	switch s.(type) {
+	case *DDIM:
+		return "*sampler.DDIM"
+	case *PNDM:
+		return "*sampler.PNDM"
+	case *Euler:
+		return "*sampler.Euler"
+	case *EulerAncestral:
+		return "*sampler.EulerAncestral"
+	case *DPMSolver:
+		return "*sampler.DPMSolver"
+	case *LMS:
+		return "*sampler.LMS"
+	}
+	return "?"
+}
