@@ -1,0 +1,352 @@
+package clip
+
+import (
+	"bytes"
+	"compress/gzip"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nlpodyssey/gotokenizers/models/bpemodel"
+	"github.com/nlpodyssey/gotokenizers/vocabulary"
+)
+
+// embeddedVocab is the standard CLIP vocabulary (see vocab/README.md).
+//
+//go:embed vocab/vocab.json.gz vocab/merges.txt.gz
+var embeddedVocab embed.FS
+
+// The files of a diffusers tokenizer/ folder.
+const (
+	vocabFile            = "vocab.json"
+	mergesFile           = "merges.txt"
+	tokenizerConfigFile  = "tokenizer_config.json"
+	specialTokensMapFile = "special_tokens_map.json"
+	addedTokensFile      = "added_tokens.json"
+)
+
+// defaultMaxLength is the CLIP text encoder's 77 positions, used when tokenizer_config.json has no
+// model_max_length.
+const defaultMaxLength = 77
+
+// maxMergeLines is CLIPTokenizer's hard-coded cut of merges.txt,
+// read().strip().split("\n")[1 : 49152 - 256 - 2 + 1]: at most 48894 merges after the header line.
+const maxMergeLines = 49152 - 256 - 2
+
+// specialTokenFields are transformers' SPECIAL_TOKENS_ATTRIBUTES holding one token, in its order;
+// additional_special_tokens (a list) follows them.
+var specialTokenFields = []string{"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"}
+
+// tokenizerSpec is what the two JSON files of a tokenizer folder decide.
+type tokenizerSpec struct {
+	bos, eos, unk, pad string
+	// all lists every special token once, in specialTokenFields order: the strings split out of a
+	// prompt before cleanup (transformers' unique_no_split_tokens).
+	all []string
+	// from names the file and field each token came from, for error messages.
+	from   map[string]string
+	maxLen int
+}
+
+// defaultSpec is CLIPTokenizer.__init__'s defaults with SD 1.x's 77 positions.
+func defaultSpec() tokenizerSpec {
+	return tokenizerSpec{
+		bos: startOfText, eos: endOfText, unk: endOfText, pad: endOfText,
+		all:    []string{startOfText, endOfText},
+		from:   map[string]string{},
+		maxLen: defaultMaxLength,
+	}
+}
+
+// LoadTokenizer reads a diffusers tokenizer/ folder: vocab.json, merges.txt, tokenizer_config.json,
+// special_tokens_map.json. bos/eos/unk/pad (and any sep/cls/mask/additional special tokens) come from
+// special_tokens_map.json, else tokenizer_config.json, else CLIPTokenizer's defaults; each may be a
+// plain string or an AddedToken object {"content": ...}. model_max_length comes from
+// tokenizer_config.json (default 77). If the folder has neither vocab.json nor merges.txt, the
+// embedded standard CLIP vocabulary is used. Errors name the file and field.
+func LoadTokenizer(dir string) (*Tokenizer, error) {
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("clip: tokenizer folder: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("clip: tokenizer folder %s is not a directory", dir)
+	}
+	return loadTokenizer(os.DirFS(dir), func(file string) string { return filepath.Join(dir, file) })
+}
+
+// LoadTokenizerFS is LoadTokenizer for an fs.FS rooted at the tokenizer folder, such as the
+// embedded demo model's.
+func LoadTokenizerFS(fsys fs.FS) (*Tokenizer, error) {
+	if _, err := fs.Stat(fsys, "."); err != nil {
+		return nil, fmt.Errorf("clip: tokenizer folder: %w", err)
+	}
+	return loadTokenizer(fsys, func(file string) string { return file })
+}
+
+func loadTokenizer(fsys fs.FS, path func(file string) string) (*Tokenizer, error) {
+	cfg, err := readJSONObject(fsys, tokenizerConfigFile, path)
+	if err != nil {
+		return nil, err
+	}
+	stm, err := readJSONObject(fsys, specialTokensMapFile, path)
+	if err != nil {
+		return nil, err
+	}
+	// transformers 4.33 would give the tokens of added_tokens.json new ids and split them out too;
+	// SD folders have none, so refuse rather than encode them differently.
+	if added, err := readJSONObject(fsys, addedTokensFile, path); err != nil {
+		return nil, err
+	} else if len(added) > 0 {
+		return nil, fmt.Errorf("clip: %s: added tokens are not supported", path(addedTokensFile))
+	}
+	spec, err := parseSpec(cfg, stm, path)
+	if err != nil {
+		return nil, err
+	}
+
+	vocabData, vocabErr := fs.ReadFile(fsys, vocabFile)
+	mergesData, mergesErr := fs.ReadFile(fsys, mergesFile)
+	switch {
+	case errors.Is(vocabErr, fs.ErrNotExist) && errors.Is(mergesErr, fs.ErrNotExist):
+		return newEmbeddedTokenizer(spec)
+	case vocabErr != nil:
+		return nil, fmt.Errorf("clip: %s: %w", path(vocabFile), vocabErr)
+	case mergesErr != nil:
+		return nil, fmt.Errorf("clip: %s: %w", path(mergesFile), mergesErr)
+	}
+	return newTokenizer(vocabData, mergesData, path(vocabFile), path(mergesFile), spec)
+}
+
+// readJSONObject decodes a JSON object file into its fields; a missing file gives nil.
+func readJSONObject(fsys fs.FS, file string, path func(string) string) (map[string]json.RawMessage, error) {
+	data, err := fs.ReadFile(fsys, file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("clip: %s: %w", path(file), err)
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return nil, fmt.Errorf("clip: %s: %w", path(file), err)
+	}
+	return obj, nil
+}
+
+// specFiles are the decoded tokenizer_config.json and special_tokens_map.json of a folder.
+type specFiles struct {
+	cfg, stm map[string]json.RawMessage
+	path     func(file string) string
+}
+
+// lookup applies transformers 4.33's precedence for a field: special_tokens_map.json overrides
+// tokenizer_config.json. It also returns "file: field" for error messages.
+func (f specFiles) lookup(field string) (json.RawMessage, string) {
+	if raw, ok := f.stm[field]; ok {
+		return raw, f.path(specialTokensMapFile) + ": " + field
+	}
+	if raw, ok := f.cfg[field]; ok {
+		return raw, f.path(tokenizerConfigFile) + ": " + field
+	}
+	return nil, ""
+}
+
+// parseSpec reads the special tokens (falling back to CLIPTokenizer's defaults) and
+// model_max_length. AddedToken flags (lstrip, rstrip, single_word, normalized) do not change the ids
+// of transformers 4.33's slow tokenizer, so only the content is read.
+func parseSpec(cfg, stm map[string]json.RawMessage, path func(string) string) (tokenizerSpec, error) {
+	files := specFiles{cfg: cfg, stm: stm, path: path}
+	spec := defaultSpec()
+	spec.all = nil
+	add := func(tok, where string) {
+		if !slices.Contains(spec.all, tok) {
+			spec.all = append(spec.all, tok)
+			spec.from[tok] = where
+		}
+	}
+	required := map[string]*string{"bos_token": &spec.bos, "eos_token": &spec.eos, "unk_token": &spec.unk, "pad_token": &spec.pad}
+	for _, field := range specialTokenFields {
+		raw, where := files.lookup(field)
+		dst := required[field]
+		if raw == nil {
+			if dst != nil {
+				add(*dst, "CLIPTokenizer default "+field)
+			}
+			continue
+		}
+		tok, isNull, err := parseTokenValue(raw)
+		switch {
+		case err != nil:
+			return spec, fmt.Errorf("clip: %s: %w", where, err)
+		case isNull && dst != nil:
+			return spec, fmt.Errorf("clip: %s: is null, CLIP needs a %s", where, field)
+		case isNull:
+			continue
+		case dst != nil:
+			*dst = tok
+		}
+		add(tok, where)
+	}
+	extra, err := files.additionalTokens()
+	if err != nil {
+		return spec, err
+	}
+	for _, e := range extra {
+		add(e[0], e[1])
+	}
+	spec.maxLen, err = files.maxLength()
+	return spec, err
+}
+
+// additionalTokens reads additional_special_tokens as (token, "file: field[i]") pairs.
+func (f specFiles) additionalTokens() ([][2]string, error) {
+	raw, where := f.lookup("additional_special_tokens")
+	if raw == nil || string(raw) == "null" {
+		return nil, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("clip: %s: %w", where, err)
+	}
+	toks := make([][2]string, len(list))
+	for i, item := range list {
+		at := fmt.Sprintf("%s[%d]", where, i)
+		tok, isNull, err := parseTokenValue(item)
+		if err == nil && isNull {
+			err = errors.New("is null")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("clip: %s: %w", at, err)
+		}
+		toks[i] = [2]string{tok, at}
+	}
+	return toks, nil
+}
+
+// maxLength reads tokenizer_config.json's model_max_length, defaultMaxLength when absent or null.
+func (f specFiles) maxLength() (int, error) {
+	raw, ok := f.cfg["model_max_length"]
+	if !ok || string(raw) == "null" {
+		return defaultMaxLength, nil
+	}
+	const limit = 1 << 20
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+	if err != nil || n < 2 || n > limit {
+		return 0, fmt.Errorf("clip: %s: model_max_length: want an integer in 2..%d, got %s",
+			f.path(tokenizerConfigFile), limit, raw)
+	}
+	return int(n), nil
+}
+
+// parseTokenValue reads a special token written as a string or as an AddedToken object.
+func parseTokenValue(raw json.RawMessage) (tok string, isNull bool, err error) {
+	if string(bytes.TrimSpace(raw)) == "null" {
+		return "", true, nil
+	}
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		var obj struct {
+			Content *string `json:"content"`
+		}
+		if json.Unmarshal(raw, &obj) != nil || obj.Content == nil {
+			return "", false, fmt.Errorf("want a string or an object with \"content\", got %s", raw)
+		}
+		tok = *obj.Content
+	}
+	if tok == "" {
+		return "", false, errors.New("empty token")
+	}
+	return tok, false, nil
+}
+
+// newEmbeddedTokenizer builds a tokenizer on the embedded vocabulary.
+func newEmbeddedTokenizer(spec tokenizerSpec) (*Tokenizer, error) {
+	read := func(file string) ([]byte, error) {
+		f, err := embeddedVocab.Open("vocab/" + file + ".gz")
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, fmt.Errorf("clip: embedded vocab/%s.gz: %w", file, err)
+		}
+		data, err := io.ReadAll(zr)
+		if err != nil {
+			return nil, fmt.Errorf("clip: embedded vocab/%s.gz: %w", file, err)
+		}
+		return data, nil
+	}
+	vocabData, err := read(vocabFile)
+	if err != nil {
+		return nil, err
+	}
+	mergesData, err := read(mergesFile)
+	if err != nil {
+		return nil, err
+	}
+	return newTokenizer(vocabData, mergesData, "embedded "+vocabFile, "embedded "+mergesFile, spec)
+}
+
+// parseVocab reads vocab.json (token -> id) into a gotokenizers vocabulary. The ids must be exactly
+// 0..N-1, which every CLIP vocabulary satisfies and which gotokenizers' AddTerm needs.
+func parseVocab(data []byte, name string) (*vocabulary.Vocabulary, error) {
+	var ids map[string]int
+	if err := json.Unmarshal(data, &ids); err != nil {
+		return nil, fmt.Errorf("clip: %s: %w", name, err)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("clip: %s: empty vocabulary", name)
+	}
+	terms := make([]string, len(ids))
+	seen := make([]bool, len(ids))
+	for term, id := range ids {
+		if id < 0 || id >= len(ids) {
+			return nil, fmt.Errorf("clip: %s: token %q has id %d, want ids 0..%d", name, term, id, len(ids)-1)
+		}
+		if seen[id] {
+			return nil, fmt.Errorf("clip: %s: id %d is used by both %q and %q", name, id, terms[id], term)
+		}
+		terms[id], seen[id] = term, true
+	}
+	vocab := vocabulary.NewVocabulary()
+	for _, term := range terms {
+		vocab.AddTerm(term)
+	}
+	return vocab, nil
+}
+
+// parseMerges reads merges.txt the way CLIPTokenizer does (strip, split lines, drop the first line,
+// keep at most maxMergeLines, rank = line order; a repeated pair keeps its last rank) into a
+// gotokenizers merge map. Both symbols and their concatenation must be in the vocabulary.
+func parseMerges(data []byte, name string, vocab *vocabulary.Vocabulary) (*bpemodel.MergeMap, error) {
+	lines := strings.Split(strings.TrimFunc(string(data), isPySpace), "\n")[1:]
+	if len(lines) > maxMergeLines {
+		lines = lines[:maxMergeLines]
+	}
+	merges := bpemodel.NewMergeMap()
+	for rank, line := range lines {
+		pair := strings.FieldsFunc(line, isPySpace)
+		if len(pair) != 2 {
+			return nil, fmt.Errorf("clip: %s: line %d: want two symbols, got %q", name, rank+2, line)
+		}
+		var ids [3]int
+		for k, sym := range []string{pair[0], pair[1], pair[0] + pair[1]} {
+			id, ok := vocab.GetID(sym)
+			if !ok {
+				return nil, fmt.Errorf("clip: %s: line %d: %q is not in the vocabulary", name, rank+2, sym)
+			}
+			ids[k] = id
+		}
+		merges.Set(ids[0], ids[1], bpemodel.MergeValue{Rank: rank, ID: ids[2]})
+	}
+	return merges, nil
+}

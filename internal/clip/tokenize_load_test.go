@@ -1,0 +1,117 @@
+package clip
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// fixtureFile reads one file of a fixture tokenizer folder.
+func fixtureFile(t *testing.T, family, file string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(tokenizerFolder(family), file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestLoadTokenizerFSFallback loads tiny-sd2's two JSON files without vocab.json and merges.txt:
+// the embedded vocabulary is used and every golden prompt encodes as with the full folder.
+func TestLoadTokenizerFSFallback(t *testing.T) {
+	fsys := fstest.MapFS{
+		tokenizerConfigFile:  {Data: fixtureFile(t, "tiny-sd2", tokenizerConfigFile)},
+		specialTokensMapFile: {Data: fixtureFile(t, "tiny-sd2", specialTokensMapFile)},
+	}
+	got, err := LoadTokenizerFS(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := loadFixtureTokenizer(t, "tiny-sd2")
+	if got.PadID() != 0 {
+		t.Fatalf("pad id %d, want 0 (\"!\")", got.PadID())
+	}
+	for _, c := range loadGolden(t, "tiny-sd2").Cases {
+		if g, w := got.Encode(c.Prompt), want.Encode(c.Prompt); !reflect.DeepEqual(g, w) {
+			t.Errorf("%s: %v, want %v", c.Name, g.IDs, w.IDs)
+		}
+	}
+}
+
+// TestLoadTokenizerSpecialTokenForms checks AddedToken objects, the precedence of
+// special_tokens_map.json over tokenizer_config.json (transformers 4.33 from_pretrained), and a
+// model_max_length other than 77.
+func TestLoadTokenizerSpecialTokenForms(t *testing.T) {
+	fsys := fstest.MapFS{
+		tokenizerConfigFile: {Data: []byte(`{"model_max_length": 8, "pad_token": "<|endoftext|>",
+			"bos_token": {"__type": "AddedToken", "content": "<|startoftext|>", "lstrip": false}}`)},
+		specialTokensMapFile: {Data: []byte(`{"pad_token": {"content": "!", "rstrip": false}}`)},
+	}
+	tok, err := LoadTokenizerFS(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "No acute cardiopulmonary process." is 8 tokens (golden tiny-sd1 tok_02, input_ids
+	// [49406 871 19734 6211 39858 749 856 4078 269 49407]): the first 6 fit.
+	enc := tok.Encode("No acute cardiopulmonary process.")
+	want := []int{49406, 871, 19734, 6211, 39858, 749, 856, 49407}
+	if !slices.Equal(enc.IDs, want) || tok.PadID() != 0 || !enc.Truncated || enc.Dropped != "process." {
+		t.Errorf("got %v pad %d truncated %v dropped %q, want %v pad 0 dropped \"process.\"",
+			enc.IDs, tok.PadID(), enc.Truncated, enc.Dropped, want)
+	}
+	if got := tok.Encode("").IDs; !slices.Equal(got, []int{49406, 49407, 0, 0, 0, 0, 0, 0}) {
+		t.Errorf("empty prompt: %v", got)
+	}
+}
+
+// TestLoadTokenizerErrors checks that broken folders fail with the file and field named.
+func TestLoadTokenizerErrors(t *testing.T) {
+	vocab := fixtureFile(t, "tiny-sd1", vocabFile)
+	for _, tc := range []struct {
+		name  string
+		fsys  fstest.MapFS
+		wants []string
+	}{
+		{"bad config json", fstest.MapFS{tokenizerConfigFile: {Data: []byte(`{`)}},
+			[]string{tokenizerConfigFile}},
+		{"pad not in vocab", fstest.MapFS{specialTokensMapFile: {Data: []byte(`{"pad_token": "<pad>"}`)}},
+			[]string{specialTokensMapFile, "pad_token", "<pad>"}},
+		{"null eos", fstest.MapFS{tokenizerConfigFile: {Data: []byte(`{"eos_token": null}`)}},
+			[]string{tokenizerConfigFile, "eos_token", "null"}},
+		{"token number", fstest.MapFS{tokenizerConfigFile: {Data: []byte(`{"bos_token": 7}`)}},
+			[]string{tokenizerConfigFile, "bos_token", "content"}},
+		{"object without content", fstest.MapFS{specialTokensMapFile: {Data: []byte(`{"unk_token": {"lstrip": true}}`)}},
+			[]string{specialTokensMapFile, "unk_token", "content"}},
+		{"bad additional", fstest.MapFS{specialTokensMapFile: {Data: []byte(`{"additional_special_tokens": ["<x>"]}`)}},
+			[]string{specialTokensMapFile, "additional_special_tokens[0]", "<x>"}},
+		{"max length", fstest.MapFS{tokenizerConfigFile: {Data: []byte(`{"model_max_length": 1e30}`)}},
+			[]string{tokenizerConfigFile, "model_max_length"}},
+		{"merges missing", fstest.MapFS{vocabFile: {Data: vocab}}, []string{mergesFile}},
+		{"vocab ids", fstest.MapFS{vocabFile: {Data: []byte(`{"a": 0, "b": 2}`)}, mergesFile: {Data: []byte("#version: 0.2\n")}},
+			[]string{vocabFile, `"b"`, "id 2"}},
+		{"merge not in vocab", fstest.MapFS{vocabFile: {Data: []byte(`{"a": 0, "b": 1, "<|startoftext|>": 2, "<|endoftext|>": 3}`)},
+			mergesFile: {Data: []byte("#version: 0.2\na b\n")}}, []string{mergesFile, "line 2", `"ab"`}},
+		{"malformed merge", fstest.MapFS{vocabFile: {Data: vocab}, mergesFile: {Data: []byte("#version: 0.2\ni n x\n")}},
+			[]string{mergesFile, "line 2"}},
+		{"added tokens", fstest.MapFS{addedTokensFile: {Data: []byte(`{"<cat>": 49408}`)}},
+			[]string{addedTokensFile}},
+	} {
+		_, err := LoadTokenizerFS(tc.fsys)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, w := range tc.wants {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not mention %q", tc.name, err, w)
+			}
+		}
+	}
+	if _, err := LoadTokenizer(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("missing folder: no error")
+	}
+}
