@@ -1,0 +1,195 @@
+package kernels
+
+import "math"
+
+// Attention computes softmax(q·kᵀ·scale)·v per batch b and head h, for
+// q [B, Lq, H, D], k and v [B, Lk, H, D] (token-major, heads interleaved, as
+// a Linear produces them) and out [B, Lq, H, D]. causal masks key j > query i.
+// The naive reference is
+//
+//	for b, h, i := range [B, H, Lq] {
+//		s[j] = scale * Σ_d q[b,i,h,d]*k[b,j,h,d]   (j ≤ i if causal)
+//		p := softmax(s)
+//		out[b,i,h,d] = Σ_j p[j]*v[b,j,h,d]
+//	}
+//
+// It is flash-style: per block of queries it walks the keys in blocks with an
+// online softmax, so no Lq×Lk matrix exists. Both products run on the GEMM
+// micro-kernel in transposed form, Sᵀ = K·Qᵀ and Oᵀ += Vᵀ·Pᵀ, so that the
+// scores land directly in the packed layout the second product reads and the
+// softmax runs down columns with no horizontal reductions.
+func Attention(out, q, k, v []float32, b, lq, lk, h, d int, scale float32, causal bool) {
+	needLen("Attention", "out", len(out), b*lq*h*d)
+	needLen("Attention", "q", len(q), b*lq*h*d)
+	needLen("Attention", "k", len(k), b*lk*h*d)
+	needLen("Attention", "v", len(v), b*lk*h*d)
+	attention(active, out, q, k, v, b, lq, lk, h, d, scale, causal)
+}
+
+// attnPlan holds the block sizes of one attention call.
+type attnPlan struct {
+	mk               *microKernel
+	lq, lk, h, d     int
+	ld               int // row stride of q, k, v and out: h*d
+	bq, bk           int // queries per task (a multiple of nr), keys per block (a multiple of mr)
+	lkPad, dPad      int // lk rounded up to bk, d rounded up to mr
+	scale            float32
+	causal           bool
+	kPacked, vPacked []float32
+}
+
+func attention(mk *microKernel, out, q, k, v []float32, b, lq, lk, h, d int, scale float32, causal bool) {
+	if b <= 0 || lq <= 0 || h <= 0 || d <= 0 {
+		return
+	}
+	if lk <= 0 {
+		clear(out[:b*lq*h*d])
+		return
+	}
+	pl := attnPlan{mk: mk, lq: lq, lk: lk, h: h, d: d, ld: h * d, scale: scale, causal: causal}
+	pl.bq = mk.nr * ceilDiv(64, mk.nr)
+	pl.bk = mk.mr * ceilDiv(min(256, lk), mk.mr)
+	pl.lkPad = pl.bk * ceilDiv(lk, pl.bk)
+	pl.dPad = mk.mr * ceilDiv(d, mk.mr)
+	kBuf, vBuf := getBuf(h*pl.lkPad*d), getBuf(h*pl.dPad*pl.lkPad)
+	defer putBuf(kBuf)
+	defer putBuf(vBuf)
+	pl.kPacked, pl.vPacked = *kBuf, *vBuf
+	for bi := range b {
+		off, koff := bi*lq*pl.ld, bi*lk*pl.ld
+		pl.packKV(k[koff:], v[koff:])
+		// A task owns a block of queries across all heads, so it reads and
+		// writes whole token rows.
+		parallelFor(ceilDiv(lq, pl.bq), func(t int) {
+			buf := getBuf(pl.scratch())
+			defer putBuf(buf)
+			for hi := range h {
+				pl.queryBlock(out[off+hi*d:], q[off+hi*d:], t*pl.bq, hi, *buf)
+			}
+		})
+	}
+}
+
+// packKV packs every head's keys as A panels [key/mr][d][mr] (for Sᵀ = K·Qᵀ)
+// and its values transposed as A panels [d/mr][key][mr] (for Oᵀ = Vᵀ·Pᵀ),
+// head after head.
+func (pl *attnPlan) packKV(k, v []float32) {
+	mr := pl.mk.mr
+	kp, vp := pl.lkPad/mr, pl.dPad/mr
+	kt := ceilDiv(kp, 16)
+	parallelFor(pl.h*(kt+vp), func(t int) {
+		hi, t := t/(kt+vp), t%(kt+vp)
+		kh, vh := k[hi*pl.d:], v[hi*pl.d:]
+		if t < kt {
+			kPacked := pl.kPacked[hi*pl.lkPad*pl.d:]
+			for p := t * 16; p < min(kp, (t+1)*16); p++ {
+				valid := max(0, min(mr, pl.lk-p*mr))
+				panelLanes(kPacked[p*mr*pl.d:], kh, pl.ld, p*mr, valid, 0, pl.d, mr)
+			}
+			return
+		}
+		p := t - kt
+		valid := min(mr, pl.d-p*mr)
+		vPacked := pl.vPacked[hi*pl.dPad*pl.lkPad:]
+		dst := vPacked[p*mr*pl.lkPad : (p+1)*mr*pl.lkPad]
+		panelDepth(dst, vh, pl.ld, p*mr, valid, 0, pl.lk, mr)
+		clear(dst[pl.lk*mr:])
+	})
+}
+
+// scratch is the per-task scratch size of queryBlock.
+func (pl *attnPlan) scratch() int {
+	return pl.bq*pl.d + pl.bq*pl.bk + pl.dPad*pl.bq + 3*pl.bq
+}
+
+// queryBlock computes the outputs of queries [q0, q0+bq) of head hi.
+func (pl *attnPlan) queryBlock(out, q []float32, q0, hi int, buf []float32) {
+	mr, nr := pl.mk.mr, pl.mk.nr
+	bq, bk, d, dPad := pl.bq, pl.bk, pl.d, pl.dPad
+	nq := min(bq, pl.lq-q0)
+	kPacked, vPacked := pl.kPacked[hi*pl.lkPad*d:], pl.vPacked[hi*dPad*pl.lkPad:]
+	qp, rest := buf[:bq*d], buf[bq*d:]
+	s, rest := rest[:bq*bk], rest[bq*bk:]
+	o, rest := rest[:dPad*bq], rest[dPad*bq:]
+	m, l, corr := rest[:bq], rest[bq:2*bq], rest[2*bq:3*bq]
+	for p := 0; p < bq/nr; p++ {
+		valid := max(0, min(nr, nq-p*nr))
+		panelLanes(qp[p*nr*d:], q, pl.ld, q0+p*nr, valid, 0, d, nr)
+	}
+	clear(o)
+	for i := range m {
+		m[i], l[i] = float32(math.Inf(-1)), 0
+	}
+	kEnd := pl.lk
+	if pl.causal {
+		kEnd = min(kEnd, q0+nq)
+	}
+	for k0 := 0; k0 < kEnd; k0 += bk {
+		kb := min(bk, pl.lkPad-k0) // keys in this block, a multiple of mr
+		// Sᵀ block: s[qpanel][key][nr] = scale * K·Qᵀ.
+		for qpn := 0; qpn < bq/nr; qpn++ {
+			sp := s[qpn*bk*nr:]
+			for kr := 0; kr < kb; kr += mr {
+				pl.mk.fn(d, kPacked[(k0+kr)*d:], qp[qpn*nr*d:], sp[kr*nr:], nr, pl.scale, 0)
+			}
+			pl.mask(sp, k0, kb, q0+qpn*nr)
+			softmaxCols(sp[:kb*nr], nr, m[qpn*nr:], l[qpn*nr:], corr[qpn*nr:])
+		}
+		// Oᵀ = corr ⊙ Oᵀ + Vᵀ·Pᵀ; Oᵀ is zero in the first block, and corr is
+		// all ones once the maxima settle.
+		if k0 > 0 && !allOnes(corr) {
+			for dd := range dPad {
+				row := o[dd*bq : (dd+1)*bq]
+				for j, c := range corr[:bq] {
+					row[j] *= c
+				}
+			}
+		}
+		for dp := 0; dp < dPad; dp += mr {
+			for qpn := 0; qpn < bq/nr; qpn++ {
+				pl.mk.fn(kb, vPacked[dp*pl.lkPad+k0*mr:], s[qpn*bk*nr:], o[dp*bq+qpn*nr:], bq, 1, 1)
+			}
+		}
+	}
+	for i := range nq {
+		inv := 1 / l[i]
+		dst := out[(q0+i)*pl.ld : (q0+i)*pl.ld+d]
+		for dd := range dst {
+			dst[dd] = o[dd*bq+i] * inv
+		}
+	}
+}
+
+// mask sets the scores of padding keys (≥ lk) and, if causal, of keys after
+// their query to -Inf in one Sᵀ panel sp[key][nr] whose first query is qa.
+func (pl *attnPlan) mask(sp []float32, k0, kb, qa int) {
+	nr := pl.mk.nr
+	if k0+kb <= pl.lk && (!pl.causal || k0+kb-1 <= qa) {
+		return
+	}
+	inf := float32(math.Inf(-1))
+	for kr := 0; kr < kb; kr++ {
+		key := k0 + kr
+		row := sp[kr*nr : (kr+1)*nr]
+		switch {
+		case key >= pl.lk:
+			for j := range row {
+				row[j] = inf
+			}
+		case pl.causal && key > qa:
+			for j := range min(nr, key-qa) {
+				row[j] = inf
+			}
+		}
+	}
+}
+
+// allOnes reports whether every element of xs is 1.
+func allOnes(xs []float32) bool {
+	for _, x := range xs {
+		if x != 1 {
+			return false
+		}
+	}
+	return true
+}

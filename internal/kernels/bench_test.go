@@ -1,0 +1,85 @@
+package kernels
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/x448/float16"
+)
+
+// reportGFLOPS adds a GFLOP/s metric for flops floating-point operations per iteration.
+func reportGFLOPS(b *testing.B, flops float64) {
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func benchSgemm(b *testing.B, m, n, k int, f16 bool) {
+	a := randSlice(1, m*k)
+	w := randSlice(2, n*k)
+	c := make([]float32, m*n)
+	var w16 []uint16
+	if f16 {
+		w16 = make([]uint16, len(w))
+		for i, v := range w {
+			w16[i] = float16.Fromfloat32(v).Bits()
+		}
+	}
+	SetThreads(runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	for range b.N {
+		if f16 {
+			SgemmF16B(false, true, m, n, k, 1, a, k, w16, k, 0, c, n)
+		} else {
+			Sgemm(false, true, m, n, k, 1, a, k, w, k, 0, c, n)
+		}
+	}
+	reportGFLOPS(b, 2*float64(m)*float64(n)*float64(k))
+}
+
+// BenchmarkSgemm4096x2880x320 is the shape of SD 1.5's largest linear layers at 64×64 latents.
+func BenchmarkSgemm4096x2880x320(b *testing.B)    { benchSgemm(b, 4096, 2880, 320, false) }
+func BenchmarkSgemm4096x2880x320F16(b *testing.B) { benchSgemm(b, 4096, 2880, 320, true) }
+func BenchmarkSgemm1024(b *testing.B)             { benchSgemm(b, 1024, 1024, 1024, false) }
+
+func benchConv(b *testing.B, p Conv2DParams) {
+	oh, ow := p.OutHW()
+	x, w, bias := randSlice(1, p.N*p.Cin*p.H*p.W), randSlice(2, p.Cout*p.Cin*p.KH*p.KW), randSlice(3, p.Cout)
+	res, out := randSlice(4, p.N*p.Cout*oh*ow), make([]float32, p.N*p.Cout*oh*ow)
+	SetThreads(runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	for range b.N {
+		Conv2D(out, x, Weights{F32: w}, bias, res, p)
+	}
+	reportGFLOPS(b, 2*float64(p.N*p.Cout*oh*ow)*float64(p.Cin*p.KH*p.KW))
+}
+
+// BenchmarkConv3x3 is a 3×3, 320→320 channel convolution on a 64×64 latent (SD 1.5's first U-Net level).
+func BenchmarkConv3x3(b *testing.B) {
+	benchConv(b, Conv2DParams{N: 1, Cin: 320, H: 64, W: 64, Cout: 320, KH: 3, KW: 3, Stride: 1, Pad: 1})
+}
+
+// BenchmarkConv3x3VAE is the VAE decoder's last stage for 256 px images: 3×3, 128→128 channels at 256×256.
+func BenchmarkConv3x3VAE(b *testing.B) {
+	benchConv(b, Conv2DParams{N: 1, Cin: 128, H: 256, W: 256, Cout: 128, KH: 3, KW: 3, Stride: 1, Pad: 1})
+}
+
+// BenchmarkConv3x3Low is the U-Net's 8×8 level for a CFG batch: 1280→1280 channels.
+func BenchmarkConv3x3Low(b *testing.B) {
+	benchConv(b, Conv2DParams{N: 2, Cin: 1280, H: 8, W: 8, Cout: 1280, KH: 3, KW: 3, Stride: 1, Pad: 1})
+}
+
+func benchAttention(b *testing.B, bt, lq, lk, h, d int) {
+	q, k, v := randSlice(1, bt*lq*h*d), randSlice(2, bt*lk*h*d), randSlice(3, bt*lk*h*d)
+	out := make([]float32, bt*lq*h*d)
+	SetThreads(runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	for range b.N {
+		Attention(out, q, k, v, bt, lq, lk, h, d, 0.158, false)
+	}
+	reportGFLOPS(b, 4*float64(bt*h*lq*lk*d))
+}
+
+// BenchmarkAttention is SD 1.5's 64×64-latent self-attention: 2 images (CFG) × 8 heads of width 40, 4096 tokens.
+func BenchmarkAttention(b *testing.B) { benchAttention(b, 2, 4096, 4096, 8, 40) }
+
+// BenchmarkAttentionCross is the matching cross-attention over 77 text tokens.
+func BenchmarkAttentionCross(b *testing.B) { benchAttention(b, 2, 4096, 77, 8, 40) }

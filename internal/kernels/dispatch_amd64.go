@@ -1,0 +1,140 @@
+//go:build !noasm
+
+package kernels
+
+//go:generate go run ./asmgen
+
+import "golang.org/x/sys/cpu"
+
+const (
+	maxMR = 8
+	maxNR = 32
+)
+
+var (
+	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+	hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F
+)
+
+// avx512Kernel is an 8×32 register block: sixteen ZMM accumulators. Its
+// 256-deep B panel (32 KiB) leaves room in a 48 KiB L1 for the A stream.
+var avx512Kernel = microKernel{name: "avx512", mr: 8, nr: 32, mc: 128, kc: 256, fn: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+	_, _, _ = a[8*k-1], b[32*k-1], c[7*ldc+31]
+	sgemmKernelAVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}}
+
+// avx2Kernel is a 6×16 register block: twelve YMM accumulators.
+var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, mc: 120, kc: 320, fn: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+	_, _, _ = a[6*k-1], b[16*k-1], c[5*ldc+15]
+	sgemmKernelAVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta)
+}}
+
+// kernels lists the micro-kernels this CPU can run, fastest first.
+func kernels() []*microKernel {
+	var ks []*microKernel
+	if hasAVX512 {
+		ks = append(ks, &avx512Kernel)
+	}
+	if hasAVX2 {
+		ks = append(ks, &avx2Kernel)
+	}
+	return append(ks, &goKernel)
+}
+
+func bestKernel() *microKernel { return kernels()[0] }
+
+// sgemmKernelAVX512 is the AVX-512 form of sgemmKernelGo for an 8×32 tile.
+//
+//go:noescape
+func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// sgemmKernelAVX2 is the AVX2/FMA form of sgemmKernelGo for a 6×16 tile.
+//
+//go:noescape
+func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// f16ToF32 decodes len(dst) fp16 values.
+func f16ToF32(dst []float32, src []uint16) {
+	n := len(dst)
+	src = src[:n]
+	if hasAVX2 && n >= 8 {
+		m := n &^ 7
+		f16ToF32F16C(&dst[0], &src[0], m)
+		dst, src = dst[m:], src[m:]
+	}
+	f16ToF32Go(dst, src)
+}
+
+// f16ToF32F16C decodes n (a multiple of 8) fp16 values with VCVTPH2PS.
+//
+//go:noescape
+func f16ToF32F16C(dst *float32, src *uint16, n int)
+
+// softmaxCols is the online-softmax step of Attention; see softmaxColsGo.
+func softmaxCols(s []float32, w int, m, l, corr []float32) {
+	if !hasAVX2 || w%8 != 0 || len(s) < w {
+		softmaxColsGo(s, w, m, l, corr)
+		return
+	}
+	_, _, _ = m[w-1], l[w-1], corr[w-1]
+	softmaxColsAVX2(&s[0], len(s)/w, w, &m[0], &l[0], &corr[0])
+}
+
+// softmaxColsAVX2 is softmaxColsGo for w a multiple of 8 and rows >= 1.
+//
+//go:noescape
+func softmaxColsAVX2(s *float32, rows, w int, m, l, corr *float32)
+
+// sigmoidMul writes y = src*a + b, dst = y / (1 + exp(-k*y)); see sigmoidMulGo.
+func sigmoidMul(dst, src []float32, a, b, k float32) {
+	n := len(src)
+	dst = dst[:n]
+	if hasAVX2 && n >= 8 {
+		m := n &^ 7
+		sigmoidMulAVX2(&dst[0], &src[0], m, a, b, k)
+		dst, src = dst[m:], src[m:]
+	}
+	sigmoidMulGo(dst, src, a, b, k)
+}
+
+// sigmoidMulAVX2 is sigmoidMulGo for n a multiple of 8.
+//
+//go:noescape
+func sigmoidMulAVX2(dst, src *float32, n int, a, b, k float32)
+
+// gelu32 writes the exact-erf GELU of src to dst; see GELU.
+func gelu32(dst, src []float32) {
+	n := len(src)
+	dst = dst[:n]
+	if hasAVX2 && n >= 8 {
+		m := n &^ 7
+		geluAVX2(&dst[0], &src[0], m)
+		dst, src = dst[m:], src[m:]
+	}
+	geluGo(dst, src)
+}
+
+// geluAVX2 is GELU for n a multiple of 8, within a few ulp of geluGo.
+//
+//go:noescape
+func geluAVX2(dst, src *float32, n int)
+
+// gatherRows copies w floats from src[base+offs[kk]:] to dst[kk*w:] for each kk.
+func gatherRows(dst, src []float32, base int, offs []int32, w int) {
+	if !hasAVX2 || (w != 16 && w != 32) || len(offs) == 0 {
+		gatherRowsGo(dst, src, base, offs, w)
+		return
+	}
+	// Bounds: the largest offset's row must lie inside src.
+	hi := int32(0)
+	for _, o := range offs {
+		hi = max(hi, o)
+	}
+	_, _ = dst[len(offs)*w-1], src[base+int(hi)+w-1]
+	gatherRowsAVX2(&dst[0], &src[base], &offs[0], len(offs), w)
+}
+
+// gatherRowsAVX2 is gatherRowsGo for w = 16 or 32 and n = len(offs) ≥ 1.
+//
+//go:noescape
+func gatherRowsAVX2(dst, src *float32, offs *int32, n, w int)

@@ -1,0 +1,30 @@
+//go:build noasm || !amd64
+
+package kernels
+
+const (
+	maxMR = 4
+	maxNR = 4
+)
+
+// kernels lists the micro-kernels this build can run, fastest first.
+func kernels() []*microKernel { return []*microKernel{&goKernel} }
+
+func bestKernel() *microKernel { return &goKernel }
+
+// f16ToF32 decodes len(dst) fp16 values.
+func f16ToF32(dst []float32, src []uint16) { f16ToF32Go(dst, src[:len(dst)]) }
+
+// softmaxCols is the online-softmax step of Attention; see softmaxColsGo.
+func softmaxCols(s []float32, w int, m, l, corr []float32) { softmaxColsGo(s, w, m, l, corr) }
+
+// sigmoidMul writes y = src*a + b, dst = y / (1 + exp(-k*y)); see sigmoidMulGo.
+func sigmoidMul(dst, src []float32, a, b, k float32) { sigmoidMulGo(dst, src, a, b, k) }
+
+// gelu32 writes the exact-erf GELU of src to dst; see GELU.
+func gelu32(dst, src []float32) { geluGo(dst, src) }
+
+// gatherRows copies w floats from src[base+offs[kk]:] to dst[kk*w:] for each kk.
+func gatherRows(dst, src []float32, base int, offs []int32, w int) {
+	gatherRowsGo(dst, src, base, offs, w)
+}

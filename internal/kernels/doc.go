@@ -1,0 +1,16 @@
+// Package kernels holds the float32 hot loops of roentgen: GEMM, convolution, normalisation, attention and activations.
+//
+// Every exported function documents its naive reference loop. On amd64 the
+// GEMM micro-kernel (AVX-512 8×32 or AVX2 6×16, chosen at run time with
+// golang.org/x/sys/cpu), the fp16 decode, the im2col row gather and the
+// exp-based loops (attention's online softmax, SiLU, QuickGELU, GELU) are Go
+// assembly written by ./asmgen (go generate). Each has a pure-Go twin, which
+// the build tag noasm (or any other GOARCH) selects, and the tests compare
+// both against naive float64 loops. The GEMM driver, the packing, convolution,
+// attention tiling and normalisation are Go in every build.
+//
+// Parallel kernels split their work over output elements only, never over a
+// reduction, and every output element is computed by the same instruction
+// sequence whatever tile it falls in, so results are bit-identical for any
+// thread count.
+package kernels

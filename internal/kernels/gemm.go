@@ -1,0 +1,155 @@
+package kernels
+
+// microKernel computes one mr×nr tile C = alpha*Ap·Bp + beta*C from packed
+// panels: a holds k steps of mr values, b holds k steps of nr values, and c is
+// row-major with leading dimension ldc. beta == 0 never reads C. Callers
+// pass k ≥ 1 and full panels and tiles.
+type microKernel struct {
+	name   string
+	mr, nr int
+	mc     int // rows of A per compute task, a multiple of mr (sized for L2)
+	kc     int // largest depth block, at most kcMax: an nr-wide B panel of kc rows stays in L1
+	fn     func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+}
+
+// active is the micro-kernel every GEMM-based kernel uses; tests swap it.
+var active = bestKernel()
+
+const (
+	kcMax   = 320  // largest depth block of any micro-kernel
+	mBlock  = 4096 // rows of A packed per outer block
+	nBlock  = 4096 // columns of B packed per outer block
+	nTask   = 256  // columns per compute task
+	panelsT = 8    // panels per packing task
+)
+
+// gemmOp is one blocked product C = alpha*A·B + beta*C whose operands are
+// reached only through packing callbacks, so that A or B can be a transposed,
+// fp16 or implicit (im2col) matrix.
+type gemmOp struct {
+	m, n, k     int
+	alpha, beta float32
+	c           []float32
+	ldc         int
+	// packA writes rows [i0, i0+rows) and depths [p0, p0+kc) of A as
+	// ceil(rows/mr) panels of kc×mr values, zero-padded past row m.
+	packA func(dst []float32, i0, rows, p0, kc, mr int)
+	// packB writes depths [p0, p0+kc) and columns [j0, j0+cols) of B as
+	// ceil(cols/nr) panels of kc×nr values, zero-padded past column n.
+	packB func(dst []float32, j0, cols, p0, kc, nr int)
+	// epilogue, if set, runs once per finished block of C (rows [i0, i1), columns [j0, j1)).
+	epilogue func(i0, i1, j0, j1 int)
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// kcFor splits depth k into equal blocks of at most kc; it depends on k and
+// the micro-kernel only, so every element sees the same summation order.
+func kcFor(k, kc int) int { return ceilDiv(k, ceilDiv(k, kc)) }
+
+// run computes the product with micro-kernel mk. Packing and compute tasks
+// cover disjoint output tiles; the depth blocking depends only on k.
+func (g *gemmOp) run(mk *microKernel) {
+	if g.m <= 0 || g.n <= 0 {
+		return
+	}
+	if g.k <= 0 || g.alpha == 0 {
+		scaleMatrix(g.c, g.m, g.n, g.ldc, g.beta)
+		if g.epilogue != nil {
+			g.epilogue(0, g.m, 0, g.n)
+		}
+		return
+	}
+	mr, nr, kc := mk.mr, mk.nr, kcFor(g.k, mk.kc)
+	aBuf := getBuf(ceilDiv(min(g.m, mBlock), mr) * mr * kc)
+	bBuf := getBuf(ceilDiv(min(g.n, nBlock), nr) * nr * kc)
+	defer putBuf(aBuf)
+	defer putBuf(bBuf)
+	for i0 := 0; i0 < g.m; i0 += mBlock {
+		mb := min(mBlock, g.m-i0)
+		for j0 := 0; j0 < g.n; j0 += nBlock {
+			nb := min(nBlock, g.n-j0)
+			for p0 := 0; p0 < g.k; p0 += kc {
+				kb := min(kc, g.k-p0)
+				beta := g.beta
+				if p0 > 0 {
+					beta = 1
+				}
+				g.pack(*aBuf, *bBuf, i0, mb, j0, nb, p0, kb, mr, nr)
+				last := p0+kb == g.k
+				g.compute(mk, *aBuf, *bBuf, i0, mb, j0, nb, kb, beta, last)
+			}
+		}
+	}
+}
+
+// pack fills the shared A and B blocks in parallel, a group of panels per task.
+func (g *gemmOp) pack(a, b []float32, i0, mb, j0, nb, p0, kb, mr, nr int) {
+	ap, bp := ceilDiv(mb, mr), ceilDiv(nb, nr)
+	at, bt := ceilDiv(ap, panelsT), ceilDiv(bp, panelsT)
+	parallelFor(at+bt, func(t int) {
+		if t < at {
+			lo := t * panelsT * mr
+			rows := min(panelsT*mr, mb-lo)
+			g.packA(a[lo*kb:], i0+lo, rows, p0, kb, mr)
+			return
+		}
+		lo := (t - at) * panelsT * nr
+		cols := min(panelsT*nr, nb-lo)
+		g.packB(b[lo*kb:], j0+lo, cols, p0, kb, nr)
+	})
+}
+
+// compute runs the micro-kernel over every tile of the block, one task per
+// mc×nTask sub-block; edge tiles go through a scratch tile so that every
+// element is computed by the same instructions wherever it lies.
+func (g *gemmOp) compute(mk *microKernel, a, b []float32, i0, mb, j0, nb, kb int, beta float32, last bool) {
+	mr, nr := mk.mr, mk.nr
+	tm, tn := ceilDiv(mb, mk.mc), ceilDiv(nb, nTask)
+	parallelFor(tm*tn, func(t int) {
+		ri, ci := (t/tn)*mk.mc, (t%tn)*nTask
+		re, ce := min(ri+mk.mc, mb), min(ci+nTask, nb)
+		var tmp [maxMR * maxNR]float32
+		for jc := ci; jc < ce; jc += nr {
+			bp := b[jc*kb : (jc+nr)*kb]
+			cols := min(nr, nb-jc)
+			for ir := ri; ir < re; ir += mr {
+				ap := a[ir*kb : (ir+mr)*kb]
+				rows := min(mr, mb-ir)
+				off := (i0+ir)*g.ldc + j0 + jc
+				if rows == mr && cols == nr {
+					mk.fn(kb, ap, bp, g.c[off:], g.ldc, g.alpha, beta)
+					continue
+				}
+				if beta != 0 {
+					for r := range rows {
+						copy(tmp[r*nr:r*nr+cols], g.c[off+r*g.ldc:])
+					}
+				}
+				mk.fn(kb, ap, bp, tmp[:], nr, g.alpha, beta)
+				for r := range rows {
+					copy(g.c[off+r*g.ldc:off+r*g.ldc+cols], tmp[r*nr:])
+				}
+			}
+		}
+		if last && g.epilogue != nil {
+			g.epilogue(i0+ri, i0+re, j0+ci, j0+ce)
+		}
+	})
+}
+
+// scaleMatrix sets C = beta*C over an m×n block; beta == 0 writes zeros.
+func scaleMatrix(c []float32, m, n, ldc int, beta float32) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}

@@ -1,0 +1,97 @@
+package kernels
+
+// Packing helpers. A panel holds kc steps of w lanes, dst[kk*w+l]; lanes at or
+// past valid are zero. "Lane-major" sources store each lane contiguously along
+// the depth (a row of a row-major A, or of a transposed B); "depth-major"
+// sources store each depth step contiguously across lanes.
+
+// panelLanes packs from a lane-major source: dst[kk*w+l] = src[(r0+l)*ld + p0+kk].
+// It walks the depth outermost so the stores are sequential, reading the
+// lanes' rows as parallel streams; w is at most 64.
+func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
+	dst = dst[:kc*w]
+	if valid < w {
+		clear(dst)
+	}
+	var rows [64][]float32
+	for l := range valid {
+		rows[l] = src[(r0+l)*ld+p0 : (r0+l)*ld+p0+kc]
+	}
+	if valid == 6 { // the AVX2 kernel's A panels: unrolled
+		a0 := rows[0]
+		a1, a2, a3, a4, a5 := rows[1][:len(a0)], rows[2][:len(a0)], rows[3][:len(a0)], rows[4][:len(a0)], rows[5][:len(a0)]
+		for kk := range a0 {
+			d := dst[kk*w : kk*w+6 : kk*w+6]
+			d[0], d[1], d[2], d[3], d[4], d[5] = a0[kk], a1[kk], a2[kk], a3[kk], a4[kk], a5[kk]
+		}
+		return
+	}
+	for kk := range kc {
+		d := dst[kk*w : kk*w+valid]
+		for l := range d {
+			d[l] = rows[l][kk]
+		}
+	}
+}
+
+// panelDepth packs from a depth-major source: dst[kk*w+l] = src[(p0+kk)*ld + r0+l].
+func panelDepth(dst, src []float32, ld, r0, valid, p0, kc, w int) {
+	for kk := range kc {
+		d := dst[kk*w : kk*w+w]
+		copy(d[:valid], src[(p0+kk)*ld+r0:])
+		clear(d[valid:])
+	}
+}
+
+// panelLanes16 is panelLanes for an fp16 source: the lanes' rows are
+// decoded into a scratch block first.
+func panelLanes16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
+	buf := getBuf(max(valid, 1) * kc)
+	defer putBuf(buf)
+	rows := *buf
+	for l := range valid {
+		f16ToF32(rows[l*kc:(l+1)*kc], src[(r0+l)*ld+p0:])
+	}
+	panelLanes(dst, rows, kc, 0, valid, 0, kc, w)
+}
+
+// panelDepth16 is panelDepth for an fp16 source.
+func panelDepth16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
+	for kk := range kc {
+		d := dst[kk*w : kk*w+w]
+		f16ToF32(d[:valid], src[(p0+kk)*ld+r0:])
+		clear(d[valid:])
+	}
+}
+
+// matPacker returns a packing callback for a row-major matrix operand with
+// `lanes` lanes (rows of A, or columns of B) of which laneMajor tells whether
+// a lane is contiguous along the depth.
+func matPacker(src []float32, ld, lanes int, laneMajor bool) func(dst []float32, l0, n, p0, kc, w int) {
+	return func(dst []float32, l0, n, p0, kc, w int) {
+		for q := 0; q < n; q += w {
+			valid := min(w, lanes-l0-q)
+			d := dst[q*kc : q*kc+kc*w]
+			if laneMajor {
+				panelLanes(d, src, ld, l0+q, valid, p0, kc, w)
+			} else {
+				panelDepth(d, src, ld, l0+q, valid, p0, kc, w)
+			}
+		}
+	}
+}
+
+// matPacker16 is matPacker for an fp16 operand.
+func matPacker16(src []uint16, ld, lanes int, laneMajor bool) func(dst []float32, l0, n, p0, kc, w int) {
+	return func(dst []float32, l0, n, p0, kc, w int) {
+		for q := 0; q < n; q += w {
+			valid := min(w, lanes-l0-q)
+			d := dst[q*kc : q*kc+kc*w]
+			if laneMajor {
+				panelLanes16(d, src, ld, l0+q, valid, p0, kc, w)
+			} else {
+				panelDepth16(d, src, ld, l0+q, valid, p0, kc, w)
+			}
+		}
+	}
+}

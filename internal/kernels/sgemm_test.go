@@ -1,0 +1,123 @@
+package kernels
+
+import (
+	"testing"
+
+	"github.com/x448/float16"
+)
+
+// naiveGemm is Sgemm's reference loop in float64; bAt gives op(B)(p, j).
+func naiveGemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, bAt func(p, j int) float64, beta float32, c []float32, ldc int) []float64 {
+	want := make([]float64, len(c))
+	for i := range c {
+		want[i] = float64(c[i])
+	}
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				av := a[i*lda+p]
+				if transA {
+					av = a[p*lda+i]
+				}
+				s += float64(av) * bAt(p, j)
+			}
+			w := float64(alpha) * s
+			if beta != 0 {
+				w += float64(beta) * float64(c[i*ldc+j])
+			}
+			want[i*ldc+j] = w
+		}
+	}
+	return want
+}
+
+var gemmSizes = [][3]int{{1, 1, 1}, {1, 37, 5}, {29, 1, 7}, {7, 5, 3}, {13, 17, 19}, {33, 65, 1}, {50, 70, 321}, {97, 130, 700}, {6, 16, 8}, {8, 32, 40}}
+
+func TestSgemm(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
+		for _, sz := range gemmSizes {
+			m, n, k := sz[0], sz[1], sz[2]
+			for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+				for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-1.5, 0.25}} {
+					lda, ldb, ldc := k+2, n+1, n+3
+					if tr[0] {
+						lda = m + 1
+					}
+					if tr[1] {
+						ldb = k + 3
+					}
+					a := randSlice(1, max(m, k)*lda)
+					b := randSlice(2, max(n, k)*ldb)
+					c := randSlice(3, m*ldc)
+					if ab[1] == 0 {
+						c = nanSlice(m * ldc)
+					}
+					bAt := func(p, j int) float64 {
+						if tr[1] {
+							return float64(b[j*ldb+p])
+						}
+						return float64(b[p*ldb+j])
+					}
+					want := naiveGemm(tr[0], m, n, k, ab[0], a, lda, bAt, ab[1], c, ldc)
+					if ab[1] == 0 {
+						for i := range want {
+							if i%ldc >= n {
+								want[i] = float64(c[i])
+							}
+						}
+					}
+					Sgemm(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
+					checkNaNPad(t, c, want)
+					checkClose(t, name("m%d n%d k%d t%v ab%v", m, n, k, tr, ab), c, want, 1e-5*float64(k), 1e-5)
+				}
+			}
+		}
+	})
+}
+
+// checkNaNPad makes NaN padding comparable: a NaN the test planted outside C stays NaN.
+func checkNaNPad(t *testing.T, got []float32, want []float64) {
+	t.Helper()
+	for i := range got {
+		if want[i] != want[i] && got[i] != got[i] {
+			got[i], want[i] = 0, 0
+		}
+	}
+}
+
+func TestSgemmF16B(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
+		for _, sz := range gemmSizes {
+			m, n, k := sz[0], sz[1], sz[2]
+			for _, transB := range []bool{false, true} {
+				ldb := n + 5
+				if transB {
+					ldb = k + 9
+				}
+				a := randSlice(4, m*k)
+				bf := randSlice(5, max(n, k)*ldb)
+				b := make([]uint16, len(bf))
+				for i, v := range bf {
+					b[i] = float16.Fromfloat32(v).Bits()
+				}
+				bAt := func(p, j int) float64 {
+					if transB {
+						return float64(float16.Frombits(b[j*ldb+p]).Float32())
+					}
+					return float64(float16.Frombits(b[p*ldb+j]).Float32())
+				}
+				c := nanSlice(m * n)
+				want := naiveGemm(false, m, n, k, 1, a, k, bAt, 0, c, n)
+				SgemmF16B(false, transB, m, n, k, 1, a, k, b, ldb, 0, c, n)
+				checkClose(t, name("m%d n%d k%d tB%v", m, n, k, transB), c, want, 1e-5*float64(k), 1e-5)
+			}
+		}
+	})
+}
+
+func TestSgemmZeroK(t *testing.T) {
+	c := []float32{1, 2, 3, 4}
+	Sgemm(false, false, 2, 2, 0, 1, nil, 1, nil, 2, 2, c, 2)
+	checkClose(t, "k=0", c, []float64{2, 4, 6, 8}, 0, 0)
+}

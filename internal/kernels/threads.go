@@ -1,0 +1,87 @@
+package kernels
+
+import (
+	"math/bits"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+var threads atomic.Int32
+
+func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
+
+// SetThreads sets the number of goroutines the parallel kernels use; n < 1 means 1.
+func SetThreads(n int) {
+	if n < 1 {
+		n = 1
+	}
+	threads.Store(int32(n))
+}
+
+// Threads reports the number of goroutines the parallel kernels use.
+func Threads() int { return int(threads.Load()) }
+
+// parallelFor runs fn(t) for every task t in [0, tasks) on up to Threads()
+// goroutines. Tasks are handed out dynamically, so callers must make each
+// task's result independent of which goroutine runs it.
+func parallelFor(tasks int, fn func(t int)) {
+	nt := min(Threads(), tasks)
+	if nt <= 1 {
+		for t := range tasks {
+			fn(t)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	work := func() {
+		for {
+			t := int(next.Add(1) - 1)
+			if t >= tasks {
+				return
+			}
+			fn(t)
+		}
+	}
+	wg.Add(nt - 1)
+	for range nt - 1 {
+		go func() {
+			defer wg.Done()
+			work()
+		}()
+	}
+	work()
+	wg.Wait()
+}
+
+// parallelRange splits [0, n) into fixed chunks of size chunk and runs
+// fn(lo, hi) on each; the chunking depends only on n and chunk.
+func parallelRange(n, chunk int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	chunk = max(chunk, 1)
+	parallelFor((n+chunk-1)/chunk, func(t int) {
+		lo := t * chunk
+		fn(lo, min(lo+chunk, n))
+	})
+}
+
+// bufPools recycle scratch buffers by power-of-two capacity class, so that
+// kernels asking for different sizes do not evict each other's buffers.
+var bufPools [48]sync.Pool
+
+// getBuf returns a scratch slice of length n; its contents are undefined.
+func getBuf(n int) *[]float32 {
+	class := bits.Len(uint(max(n, 1) - 1))
+	if p, ok := bufPools[class].Get().(*[]float32); ok {
+		*p = (*p)[:n]
+		return p
+	}
+	s := make([]float32, n, 1<<class)
+	return &s
+}
+
+// putBuf returns a slice from getBuf to its pool.
+func putBuf(p *[]float32) { bufPools[bits.Len(uint(cap(*p)-1))].Put(p) }

@@ -1,0 +1,45 @@
+package kernels
+
+import "testing"
+
+// TestThreadsDeterministic runs every parallel kernel with 1, 2 and 3
+// workers and requires bit-identical results.
+func TestThreadsDeterministic(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
+		p := Conv2DParams{N: 2, Cin: 37, H: 40, W: 41, Cout: 33, KH: 3, KW: 3, Stride: 1, Pad: 1}
+		oh, ow := p.OutHW()
+		x, w := randSlice(1, p.N*p.Cin*p.H*p.W), randSlice(2, p.Cout*p.Cin*9)
+		res := randSlice(3, p.N*p.Cout*oh*ow)
+		a, b := randSlice(4, 300*700), randSlice(5, 700*600)
+		q, k, v := randSlice(6, 200*2*40), randSlice(7, 300*2*40), randSlice(8, 300*2*40)
+		big := randSlice(9, 3*elemChunk+5)
+		cases := []struct {
+			name string
+			n    int
+			f    func(out []float32)
+		}{
+			{"Sgemm", 300 * 600, func(out []float32) { Sgemm(false, false, 300, 600, 700, 1, a, 700, b, 600, 0, out, 600) }},
+			{"Linear", 300 * 600, func(out []float32) { Linear(out, a, Weights{F32: b}, b[:600], 300, 700, 600) }},
+			{"Conv2D", len(res), func(out []float32) { Conv2D(out, x, Weights{F32: w}, w[:33], res, p) }},
+			{"Attention", len(q), func(out []float32) { Attention(out, q, k, v, 1, 200, 300, 2, 40, 0.15, false) }},
+			{"AttentionCausal", len(q), func(out []float32) { Attention(out, q, k[:len(q)], v[:len(q)], 1, 200, 200, 2, 40, 0.15, true) }},
+			{"GroupNorm", len(x), func(out []float32) { GroupNorm(out, x, w, w, 2, 37, 40*41, 37, 1e-5, true) }},
+			{"LayerNorm", 300 * 700, func(out []float32) { LayerNorm(out, a, b, b, 300, 700, 1e-5) }},
+			{"Softmax", 300 * 700, func(out []float32) { Softmax(out, a, 300, 700) }},
+			{"GELU", len(big), func(out []float32) { GELU(out, big) }},
+			{"SiLU", len(big), func(out []float32) { SiLU(out, big) }},
+		}
+		for _, c := range cases {
+			var ref []float32
+			for _, n := range []int{1, 2, 3} {
+				out := make([]float32, c.n)
+				withThreads(n, func() { c.f(out) })
+				if ref == nil {
+					ref = out
+					continue
+				}
+				sameBits(t, name("%s threads=%d", c.name, n), out, ref)
+			}
+		}
+	})
+}
