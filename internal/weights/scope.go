@@ -17,6 +17,9 @@ type Set struct {
 	where map[string]*File
 	used  map[string]bool
 	errs  []error
+
+	record   bool // a recorder: declarations are listed, not checked
+	declared []Info
 }
 
 // NewSet indexes the tensors of one or more files. A tensor name present in
@@ -174,6 +177,10 @@ func (s Scope) Shape(name string) ([]int, bool) {
 func (s Scope) Tensor(name string, shape ...int) *Tensor {
 	key := s.key(name)
 	t := &Tensor{Name: key, Shape: shape}
+	if s.set.record {
+		s.set.declared = append(s.set.declared, Info{Name: key, DType: F32, Shape: slices.Clone(shape)})
+		return t
+	}
 	in, f, ok := s.set.Info(key)
 	if !ok {
 		s.set.errs = append(s.set.errs, fmt.Errorf("%s: missing tensor %q (shape %v)", s.set.describe(), key, shape))
@@ -229,3 +236,20 @@ func (t *Tensor) Float32() []float32 {
 // Raw returns the stored little-endian bytes (nil when the tensor failed
 // to load).
 func (t *Tensor) Raw() []byte { return t.raw }
+
+// UsedBytes is the resident size of the declared tensors as the engine
+// holds them: F32 and F16 are read in place from the mapping, BF16 is
+// decoded to float32 (twice its stored size). Stored tensors that no model
+// declared (a VAE's encoder) are never touched and not counted.
+func (s *Set) UsedBytes() int64 {
+	var n int64
+	for name := range s.used {
+		in, _, _ := s.Info(name)
+		b := in.End - in.Begin
+		if in.DType == BF16 {
+			b *= 2
+		}
+		n += b
+	}
+	return n
+}

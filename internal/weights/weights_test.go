@@ -211,3 +211,32 @@ func TestWriteRoundTrip(t *testing.T) {
 		t.Fatal("size mismatch not rejected")
 	}
 }
+
+func TestCheckFinite(t *testing.T) {
+	for _, c := range []struct {
+		dtype DType
+		data  []byte
+	}{
+		{F32, append(f32bytes(1), f32bytes(float32(math.Inf(1)))...)},
+		{F32, append(f32bytes(1), f32bytes(float32(math.NaN()))...)},
+		{F16, []byte{0x00, 0x3c, 0x00, 0x7e}},  // 1, NaN
+		{BF16, []byte{0x80, 0x3f, 0x80, 0xff}}, // 1, -Inf
+	} {
+		img := image(t, entry{"w": entry{"dtype": c.dtype, "shape": []int{2}, "data_offsets": []int{0, len(c.data)}}}, c.data)
+		f, err := Parse("m.safetensors", img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, _ := NewSet(f)
+		set.Root().Tensor("w", 2)
+		if err := set.CheckFinite(); err == nil || !strings.Contains(err.Error(), `m.safetensors: tensor "w" holds a non-finite value (NaN or Inf) at element 1`) {
+			t.Errorf("%s: got %v", c.dtype, err)
+		}
+	}
+	f, _ := Parse("ok", image(t, entry{"w": entry{"dtype": "F32", "shape": []int{2}, "data_offsets": []int{0, 8}}}, f32bytes(1, -2)))
+	set, _ := NewSet(f)
+	set.Root().Tensor("w", 2)
+	if err := set.CheckFinite(); err != nil {
+		t.Error(err)
+	}
+}

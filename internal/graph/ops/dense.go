@@ -1,0 +1,87 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/roentgen-dev/roentgen/internal/kernels"
+)
+
+// Linear is y = x·Wᵀ + b over the last dimension: [..., In] → [..., Out].
+type Linear struct {
+	W       kernels.Weights
+	Bias    []float32
+	In, Out int
+}
+
+func (Linear) Name() string { return "Linear" }
+
+func (l Linear) Plan(in [][]int) (Plan, error) {
+	if len(in) != 1 || len(in[0]) == 0 || in[0][len(in[0])-1] != l.In {
+		return Plan{}, badShapes(l, in, fmt.Sprintf("want [..., %d]", l.In))
+	}
+	out := append([]int(nil), in[0]...)
+	out[len(out)-1] = l.Out
+	rows := numel(in[0]) / l.In
+	return Plan{Out: out, FLOPs: 2 * int64(rows) * int64(l.In) * int64(l.Out), Run: func(o []float32, x [][]float32) {
+		kernels.Linear(o, x[0], l.W, l.Bias, rows, l.In, l.Out)
+	}}, nil
+}
+
+// Conv2D is a square-kernel convolution of [N, Cin, H, W] with zero padding
+// plus bias; a second input of the output's shape is added as a residual.
+type Conv2D struct {
+	W                         kernels.Weights
+	Bias                      []float32
+	Cin, Cout, K, Stride, Pad int
+}
+
+func (Conv2D) Name() string { return "Conv2D" }
+
+func (c Conv2D) Plan(in [][]int) (Plan, error) {
+	if len(in) < 1 || len(in) > 2 || len(in[0]) != 4 || in[0][1] != c.Cin {
+		return Plan{}, badShapes(c, in, fmt.Sprintf("want [N, %d, H, W] and an optional residual", c.Cin))
+	}
+	s := in[0]
+	p := kernels.Conv2DParams{N: s[0], Cin: c.Cin, H: s[2], W: s[3], Cout: c.Cout, KH: c.K, KW: c.K, Stride: c.Stride, Pad: c.Pad}
+	oh, ow := p.OutHW()
+	if oh <= 0 || ow <= 0 {
+		return Plan{}, badShapes(c, in, "input smaller than the kernel")
+	}
+	out := []int{s[0], c.Cout, oh, ow}
+	if len(in) == 2 && numel(in[1]) != numel(out) {
+		return Plan{}, badShapes(c, in, fmt.Sprintf("residual does not match the output %v", out))
+	}
+	flops := 2 * int64(numel(out)) * int64(c.Cin*c.K*c.K)
+	return Plan{Out: out, FLOPs: flops, Run: func(o []float32, x [][]float32) {
+		var res []float32
+		if len(x) == 2 {
+			res = x[1]
+		}
+		kernels.Conv2D(o, x[0], c.W, c.Bias, res, p)
+	}}, nil
+}
+
+// Attention is multi-head softmax(q·kᵀ·Scale)·v on token-major tensors:
+// q [B, Lq, Heads*D], k and v [B, Lk, Heads*D] → [B, Lq, Heads*D].
+type Attention struct {
+	Heads  int
+	Scale  float32
+	Causal bool
+}
+
+func (Attention) Name() string { return "Attention" }
+
+func (a Attention) Plan(in [][]int) (Plan, error) {
+	if len(in) != 3 || len(in[0]) != 3 || len(in[1]) != 3 || len(in[2]) != 3 {
+		return Plan{}, badShapes(a, in, "want q [B, Lq, C], k and v [B, Lk, C]")
+	}
+	q, k, v := in[0], in[1], in[2]
+	if q[0] != k[0] || k[0] != v[0] || k[1] != v[1] || q[2] != k[2] || k[2] != v[2] || q[2]%a.Heads != 0 {
+		return Plan{}, badShapes(a, in, fmt.Sprintf("q, k, v disagree or width not divisible by %d heads", a.Heads))
+	}
+	b, lq, lk, d := q[0], q[1], k[1], q[2]/a.Heads
+	flops := 4 * int64(b) * int64(a.Heads) * int64(lq) * int64(lk) * int64(d)
+	return Plan{Out: append([]int(nil), q...), FLOPs: flops, Run: func(o []float32, x [][]float32) {
+		kernels.Attention(o, x[0], x[1], x[2], b, lq, lk, a.Heads, d, a.Scale, a.Causal)
+	}}, nil
+}

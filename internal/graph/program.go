@@ -1,0 +1,108 @@
+package graph
+
+import (
+	"fmt"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Program is a compiled graph: a gorgonia tape machine over custom ops whose
+// outputs live in one arena laid out by liveness, so memory is allocated
+// once per shape and reused every run.
+type Program struct {
+	b       *Builder
+	vm      gorgonia.VM
+	arena   []float32
+	inputs  []int
+	outputs []int
+	bound   []gorgonia.Value
+	flops   int64
+}
+
+// Compile finishes a graph whose inputs are ins (in the order Run takes
+// them) and whose results are outs. A shape error raised while building is
+// returned here.
+func Compile(b *Builder, build func(b *Builder) (ins, outs []*Tensor)) (p *Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			be, ok := r.(buildError)
+			if !ok {
+				panic(r)
+			}
+			p, err = nil, be.err
+		}
+	}()
+	ins, outs := build(b)
+	p = b.prog
+	for _, t := range ins {
+		if b.nodes[t.id].op != nil {
+			return nil, fmt.Errorf("graph: input %d is not an Input", t.id)
+		}
+		p.inputs = append(p.inputs, t.id)
+	}
+	for _, t := range outs {
+		b.nodes[t.id].isOutput = true
+		p.outputs = append(p.outputs, t.id)
+	}
+	for _, n := range b.nodes {
+		if n.op != nil {
+			p.flops += n.op.P.FLOPs
+		}
+	}
+	p.arena = make([]float32, plan(b.nodes))
+	for _, id := range p.inputs {
+		n := b.nodes[id]
+		v := tensor.New(tensor.WithShape(n.shape...), tensor.WithBacking(p.slot(id)))
+		if err := gorgonia.Let(n.g, v); err != nil {
+			return nil, fmt.Errorf("graph: binding input %s: %w", n.scope, err)
+		}
+		p.bound = append(p.bound, v)
+	}
+	p.vm = gorgonia.NewTapeMachine(b.g)
+	return p, nil
+}
+
+func (p *Program) slot(id int) []float32 {
+	n := p.b.nodes[id]
+	return p.arena[n.off : n.off+numel(n.shape)]
+}
+
+// Run copies the inputs into place, runs the graph, and returns the outputs
+// as views into the arena, valid until the next Run.
+func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
+	if len(inputs) != len(p.inputs) {
+		return nil, fmt.Errorf("graph: %d inputs given, the program takes %d", len(inputs), len(p.inputs))
+	}
+	for i, id := range p.inputs {
+		dst := p.slot(id)
+		if len(inputs[i]) != len(dst) {
+			return nil, fmt.Errorf("graph: input %s has %d values, want %d (shape %v)", p.b.nodes[id].scope, len(inputs[i]), len(dst), p.b.nodes[id].shape)
+		}
+		copy(dst, inputs[i])
+	}
+	defer p.vm.Reset()
+	if err := p.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("graph: %w", err)
+	}
+	out := make([][]float32, len(p.outputs))
+	for i, id := range p.outputs {
+		out[i] = p.slot(id)
+	}
+	return out, nil
+}
+
+// ArenaBytes is the size of the activation arena.
+func (p *Program) ArenaBytes() int64 { return int64(len(p.arena)) * 4 }
+
+// FLOPs is the arithmetic of one run, counting a multiply-add as two.
+func (p *Program) FLOPs() int64 { return p.flops }
+
+// Close releases the tape machine and the arena.
+func (p *Program) Close() error {
+	p.arena = nil
+	if p.vm != nil {
+		return p.vm.Close()
+	}
+	return nil
+}
