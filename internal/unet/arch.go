@@ -41,6 +41,9 @@ func (c Config) unsupported() error {
 		return fmt.Errorf("mid_block_type %q is not supported", *c.MidBlockType)
 	case c.MidBlockType == nil:
 		return fmt.Errorf("a U-Net without a mid block (mid_block_type null) is not supported")
+	case c.DownsamplePadding != 1:
+		// diffusers pads right and bottom only for padding 0; SD uses 1.
+		return fmt.Errorf("downsample_padding %d is not supported (only 1)", c.DownsamplePadding)
 	case c.ConvInKernel%2 == 0 || c.ConvOutKernel%2 == 0:
 		return fmt.Errorf("conv_in_kernel and conv_out_kernel must be odd")
 	}
@@ -87,10 +90,25 @@ func (c Config) arch() (Arch, error) {
 	if err != nil {
 		return Arch{}, err
 	}
-	for i, h := range heads {
-		if h <= 0 {
-			return Arch{}, fmt.Errorf("attention_head_dim[%d] = %d must be positive", i, h)
+	for i := range n {
+		switch {
+		case heads[i] <= 0 || heads[i] > c.BlockOutChannels[i]:
+			return Arch{}, fmt.Errorf("attention_head_dim[%d] = %d heads must be between 1 and the block's %d channels", i, heads[i], c.BlockOutChannels[i])
+		case layers[i] < 1:
+			return Arch{}, fmt.Errorf("layers_per_block[%d] = %d must be at least 1", i, layers[i])
+		case depth[i] < 1:
+			return Arch{}, fmt.Errorf("transformer_layers_per_block[%d] = %d must be at least 1", i, depth[i])
 		}
+	}
+	switch {
+	case cross[0] <= 0:
+		return Arch{}, fmt.Errorf("cross_attention_dim must be positive")
+	case c.SampleSize <= 0:
+		return Arch{}, fmt.Errorf("sample_size must be positive")
+	case c.NormEps <= 0:
+		return Arch{}, fmt.Errorf("norm_eps must be positive")
+	case c.TimeEmbeddingDim != nil && *c.TimeEmbeddingDim <= 0:
+		return Arch{}, fmt.Errorf("time_embedding_dim must be positive")
 	}
 	a := Arch{
 		In: c.InChannels, Out: c.OutChannels, C0: c.BlockOutChannels[0], TimeDim: 4 * c.BlockOutChannels[0],

@@ -35,6 +35,7 @@ type BasicTransformerBlock struct {
 	Norm1, Norm2, Norm3 *nn.LayerNorm
 	Attn1, Attn2        *nn.Attention
 	FF                  *FeedForward
+	OnlyCrossAttn       bool // attn1 attends to the text too
 }
 
 func newBasicTransformerBlock(s weights.Scope, a Arch, b Block, dim int) *BasicTransformerBlock {
@@ -52,6 +53,8 @@ func newBasicTransformerBlock(s weights.Scope, a Arch, b Block, dim int) *BasicT
 		Attn2: attn("attn2", a.CrossDim),
 		Norm3: nn.NewLayerNorm(s.Sub("norm3"), dim, 1e-5),
 		FF:    newFeedForward(s.Sub("ff"), dim),
+
+		OnlyCrossAttn: b.OnlyCrossAttn,
 	}
 }
 
