@@ -1,0 +1,77 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/roentgen-dev/roentgen/internal/diffusers"
+)
+
+// Description is what `roentgen info` reports.
+type Description struct {
+	Model            string           `json:"model"`
+	Pipeline         string           `json:"pipeline"`
+	DiffusersVersion string           `json:"diffusers_version"`
+	Family           diffusers.Family `json:"family"`
+	Components       []ComponentInfo  `json:"components"`
+	Tokenizer        TokenizerInfo    `json:"tokenizer"`
+	Scheduler        string           `json:"scheduler"`
+	Prediction       string           `json:"prediction_type"`
+	Width            int              `json:"default_width"`
+	Height           int              `json:"default_height"`
+	VAEScale         int              `json:"vae_scale_factor"`
+	Memory512        Estimate         `json:"memory_512_guided_bytes"`
+}
+
+// ComponentInfo is one network's line.
+type ComponentInfo struct {
+	Name   string   `json:"name"`
+	Class  string   `json:"class"`
+	Params int64    `json:"params"`
+	DTypes []string `json:"dtypes"`
+	Files  []string `json:"files"`
+}
+
+// TokenizerInfo summarises the tokenizer.
+type TokenizerInfo struct {
+	Class     string `json:"class"`
+	Vocab     int    `json:"vocab_size"`
+	MaxLength int    `json:"model_max_length"`
+	Pad       string `json:"pad_token"`
+}
+
+// Describe summarises a loaded pipeline.
+func Describe(m *Models) (Description, error) {
+	f := m.Folder
+	d := Description{Model: f.Name, Pipeline: f.Class, DiffusersVersion: f.Version, Family: m.Family, VAEScale: m.VAEArch.ScaleFactor()}
+	for _, c := range m.Components {
+		ci := ComponentInfo{Name: c.Name, Class: c.Class, Params: c.Params, Files: c.Files}
+		for _, dt := range c.DTypes() {
+			ci.DTypes = append(ci.DTypes, string(dt))
+		}
+		d.Components = append(d.Components, ci)
+	}
+	file, data, err := f.Config("scheduler")
+	if err != nil {
+		return d, err
+	}
+	var sc struct {
+		Class      string `json:"_class_name"`
+		Prediction string `json:"prediction_type"`
+	}
+	if err := json.Unmarshal(data, &sc); err != nil {
+		return d, fmt.Errorf("%s: malformed JSON: %v", file, err)
+	}
+	if sc.Prediction == "" {
+		sc.Prediction = "epsilon"
+	}
+	d.Scheduler, d.Prediction = sc.Class, sc.Prediction
+	tok, err := LoadTokenizer(f)
+	if err != nil {
+		return d, err
+	}
+	d.Tokenizer = TokenizerInfo{Class: f.Components["tokenizer"].Class, Vocab: tok.VocabSize(), MaxLength: tok.MaxLength(), Pad: tok.Decode([]int{tok.PadID()})}
+	d.Width, d.Height = m.DefaultSize()
+	d.Memory512 = m.EstimateMemory(512, 512, 2)
+	return d, nil
+}

@@ -1,0 +1,321 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/roentgen-dev/roentgen/internal/imageio"
+	"github.com/roentgen-dev/roentgen/internal/rng"
+	"github.com/roentgen-dev/roentgen/internal/sampler"
+	"golang.org/x/sys/unix"
+)
+
+// Options are one text-to-image request, with diffusers'
+// StableDiffusionPipeline.__call__ semantics.
+type Options struct {
+	Prompt, NegativePrompt string
+	Seed                   uint64  // torch.Generator().manual_seed(Seed)
+	Steps                  int     // num_inference_steps
+	Guidance               float64 // guidance_scale; <= 1 turns classifier-free guidance off
+	Scheduler              string  // sampler name or diffusers class; "" = the model's own
+	Eta                    float64 // DDIM η
+	Width, Height          int
+	NumImages              int       // num_images_per_prompt
+	Latents                []float32 // optional initial latents [N, C, h, w] (diffusers' latents=); nil draws them from Seed
+	Warn                   io.Writer // truncation warnings; nil for none
+	Progress               func(Event)
+	Ctx                    context.Context // checked between steps; nil never cancels
+}
+
+// Event reports progress: a stage starting or finishing, or a denoising step.
+type Event struct {
+	Stage       string // "encode", "denoise", "decode"
+	Step, Total int    // denoising step (1-based) of Total; 0 for stage events
+	Done        bool   // the stage finished
+	Elapsed     time.Duration
+}
+
+// Result holds the generated images and what produced them.
+type Result struct {
+	Images    []imageio.Image
+	Latents   []float32 // final latents [N, C, h, w]
+	Timesteps []float64
+	Stages    map[string]time.Duration
+}
+
+// Size limits that no machine this runs on can serve; memory is checked
+// against the estimate too.
+const (
+	maxSide   = 16384
+	maxImages = 4096
+)
+
+// totalMemory is the machine's RAM in bytes (0 if unknown).
+func totalMemory() int64 {
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) != nil {
+		return 0
+	}
+	return int64(si.Totalram) * int64(si.Unit)
+}
+
+// Validate checks the options against the model; errors name the setting.
+func (p *Pipeline) Validate(o Options) error {
+	sf := p.Models.VAEArch.ScaleFactor()
+	switch {
+	case o.Width <= 0 || o.Height <= 0 || o.Width%sf != 0 || o.Height%sf != 0:
+		return fmt.Errorf("width and height must be positive multiples of %d, got %dx%d", sf, o.Width, o.Height)
+	case o.Steps < 1:
+		return fmt.Errorf("steps must be at least 1, got %d", o.Steps)
+	case o.Guidance < 0:
+		return fmt.Errorf("guidance must not be negative, got %g", o.Guidance)
+	case o.NumImages < 1:
+		return fmt.Errorf("num-images must be at least 1, got %d", o.NumImages)
+	case o.Eta < 0:
+		return fmt.Errorf("eta must not be negative, got %g", o.Eta)
+	case o.Width > maxSide || o.Height > maxSide:
+		return fmt.Errorf("%dx%d is larger than the %d-pixel limit per side", o.Width, o.Height, maxSide)
+	case o.NumImages > maxImages:
+		return fmt.Errorf("num-images %d is more than %d per call (use roentgen batch)", o.NumImages, maxImages)
+	}
+	batch := o.NumImages
+	if o.Guidance > 1 {
+		batch *= 2
+	}
+	if e, have := p.Models.EstimateMemory(o.Width, o.Height, batch), totalMemory(); have > 0 && e.Total > have {
+		return fmt.Errorf("a %dx%d generation of %d image(s) needs about %.1f GiB, more than this machine's %.1f GiB; use a smaller size or fewer images",
+			o.Width, o.Height, o.NumImages, float64(e.Total)/(1<<30), float64(have)/(1<<30))
+	}
+	if o.Latents != nil {
+		if want := o.NumImages * p.Models.UNetArch.In * (o.Height / sf) * (o.Width / sf); len(o.Latents) != want {
+			return fmt.Errorf("latents have %d values, want %d", len(o.Latents), want)
+		}
+	}
+	return nil
+}
+
+// Generate runs the whole pipeline: encode the prompts, draw the latents,
+// denoise with classifier-free guidance, decode.
+func (p *Pipeline) Generate(o Options) (*Result, error) {
+	if err := p.Validate(o); err != nil {
+		return nil, err
+	}
+	var ctx []float32
+	r := &run{p: p, o: o, res: &Result{Stages: map[string]time.Duration{}}}
+	err := r.stage("encode", func() (err error) {
+		ctx, err = p.conditioning(o, o.Guidance > 1)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Latents: one torch.randn draw of [N, C, h, w] on the seeded generator;
+	// later draws (ancestral noise, DDIM η > 0) continue on the same
+	// generator, as diffusers passes it to step().
+	gen := rng.New(o.Seed)
+	latents := o.Latents
+	if latents == nil {
+		latents = gen.Randn(o.NumImages * r.latentSize())
+	} else {
+		latents = append([]float32(nil), latents...)
+	}
+	if err := r.denoise(latents, ctx, o.NumImages, gen.Randn); err != nil {
+		return nil, err
+	}
+	return r.res, nil
+}
+
+// Item is one image of a batch: its own prompts and seed.
+type Item struct {
+	Prompt, NegativePrompt string
+	Seed                   uint64
+}
+
+// GenerateItems denoises several items in one batch (one U-Net call of
+// 2·len(items) with guidance). Each item draws its latents and its step
+// noise from its own generator seeded with item.Seed, so an item's image is
+// the one `Generate` gives for that prompt and seed with one image,
+// whatever else is in the batch. o's prompts, seed, latents and NumImages
+// are ignored.
+func (p *Pipeline) GenerateItems(items []Item, o Options) (*Result, error) {
+	o.NumImages = len(items)
+	o.Latents = nil
+	if err := p.Validate(o); err != nil {
+		return nil, err
+	}
+	r := &run{p: p, o: o, res: &Result{Stages: map[string]time.Duration{}}}
+	cfg := o.Guidance > 1
+	var neg, cond []float32
+	err := r.stage("encode", func() error {
+		for _, it := range items {
+			e, err := p.Encode(it.Prompt, o.Warn)
+			if err != nil {
+				return err
+			}
+			cond = append(cond, e...)
+			if cfg {
+				if e, err = p.Encode(it.NegativePrompt, o.Warn); err != nil {
+					return err
+				}
+				neg = append(neg, e...)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	gens := make([]*rng.Generator, len(items))
+	per := r.latentSize()
+	latents := make([]float32, 0, len(items)*per)
+	for i, it := range items {
+		gens[i] = rng.New(it.Seed)
+		latents = append(latents, gens[i].Randn(per)...)
+	}
+	noise := func(n int) []float32 {
+		out := make([]float32, 0, n)
+		for _, g := range gens {
+			out = append(out, g.Randn(n/len(gens))...)
+		}
+		return out
+	}
+	if err := r.denoise(latents, append(neg, cond...), len(items), noise); err != nil {
+		return nil, err
+	}
+	return r.res, nil
+}
+
+// run is one generation in progress.
+type run struct {
+	p   *Pipeline
+	o   Options
+	res *Result
+}
+
+func (r *run) emit(e Event) {
+	if r.o.Progress != nil {
+		r.o.Progress(e)
+	}
+}
+
+func (r *run) stage(name string, f func() error) error {
+	r.emit(Event{Stage: name})
+	start := time.Now()
+	if err := f(); err != nil {
+		return err
+	}
+	r.res.Stages[name] = time.Since(start)
+	r.emit(Event{Stage: name, Done: true, Elapsed: r.res.Stages[name]})
+	return nil
+}
+
+// canceled returns the context's error once it is done.
+func (r *run) canceled() error {
+	if r.o.Ctx == nil {
+		return nil
+	}
+	return r.o.Ctx.Err()
+}
+
+func (r *run) latentSize() int {
+	sf := r.p.Models.VAEArch.ScaleFactor()
+	return r.p.Models.UNetArch.In * (r.o.Height / sf) * (r.o.Width / sf)
+}
+
+// denoise scales the initial latents of n images by init_noise_sigma, runs
+// the sampler loop with classifier-free guidance over the text states ctx
+// ([uncond×n; cond×n], or cond×n without guidance), and decodes.
+func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error {
+	p, o := r.p, r.o
+	s, err := sampler.New(o.Scheduler, p.Scheduler, o.Steps, sampler.Options{Eta: o.Eta})
+	if err != nil {
+		return err
+	}
+	r.res.Timesteps = s.Timesteps()
+	sf := p.Models.VAEArch.ScaleFactor()
+	c, h, w := p.Models.UNetArch.In, o.Height/sf, o.Width/sf
+	cfg := o.Guidance > 1
+	sigma := float32(s.InitNoiseSigma())
+	for i := range latents {
+		latents[i] *= sigma
+	}
+	err = r.stage("denoise", func() error {
+		start := time.Now()
+		for i, t := range r.res.Timesteps {
+			if err := r.canceled(); err != nil {
+				return err
+			}
+			in := s.ScaleInput(latents, i)
+			batch := n
+			if cfg {
+				in = append(append(make([]float32, 0, 2*len(in)), in...), in...) // [uncond; cond]
+				batch = 2 * n
+			}
+			out, err := p.unet.Predict(in, t, ctx, batch, h, w)
+			if err != nil {
+				return err
+			}
+			pred := out
+			if cfg {
+				pred = guide(out, float32(o.Guidance))
+			}
+			latents = s.Step(pred, i, latents, noise)
+			r.emit(Event{Stage: "denoise", Step: i + 1, Total: len(r.res.Timesteps), Elapsed: time.Since(start)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.res.Latents = latents
+	return r.stage("decode", func() error {
+		per := c * h * w
+		for i := range n {
+			img, err := p.vae.Decode(latents[i*per:(i+1)*per], 1, h, w)
+			if err != nil {
+				return err
+			}
+			r.res.Images = append(r.res.Images, imageio.FromDecoder(img, p.Models.VAEArch.Out, o.Height, o.Width))
+		}
+		return nil
+	})
+}
+
+// conditioning builds the U-Net's encoder_hidden_states: the prompt's
+// embedding repeated N times, preceded by the negative prompt's N times
+// when guidance is on (diffusers' [uncond, cond] batch order).
+func (p *Pipeline) conditioning(o Options, cfg bool) ([]float32, error) {
+	cond, err := p.Encode(o.Prompt, o.Warn)
+	if err != nil {
+		return nil, err
+	}
+	var ctx []float32
+	if cfg {
+		neg, err := p.Encode(o.NegativePrompt, o.Warn)
+		if err != nil {
+			return nil, err
+		}
+		for range o.NumImages {
+			ctx = append(ctx, neg...)
+		}
+	}
+	for range o.NumImages {
+		ctx = append(ctx, cond...)
+	}
+	return ctx, nil
+}
+
+// guide combines the [uncond; cond] halves as u + g·(c − u), each operation
+// rounded to float32 as torch computes it.
+func guide(out []float32, g float32) []float32 {
+	half := len(out) / 2
+	res := make([]float32, half)
+	for i := range res {
+		u, c := out[i], out[half+i]
+		d := c - u
+		res[i] = u + float32(g*d) // no fused multiply-add: torch rounds the product
+	}
+	return res
+}

@@ -1,0 +1,41 @@
+package pipeline
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/roentgen-dev/roentgen/internal/golden"
+)
+
+// TestItemsIndependentOfBatch checks the batch invariant roentgen batch
+// relies on: an item denoised together with others gives bit for bit the
+// image Generate gives for its prompt and seed alone, also with a sampler
+// that draws noise every step (Euler ancestral) and with guidance on/off.
+func TestItemsIndependentOfBatch(t *testing.T) {
+	p := openPipeline(t, golden.Path(t, "tiny-sd1"))
+	items := []Item{
+		{Prompt: "Large right-sided pleural effusion.", Seed: 11},
+		{Prompt: "Cardiomegaly.", NegativePrompt: "blurry", Seed: 12},
+		{Prompt: "No acute cardiopulmonary process.", Seed: 13},
+	}
+	for _, sched := range []string{"euler-a", "ddim"} {
+		for _, g := range []float64{4, 1} {
+			o := Options{Steps: 4, Guidance: g, Scheduler: sched, Width: 64, Height: 48, NumImages: 1}
+			batch, err := p.GenerateItems(items, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, it := range items {
+				one := o
+				one.Prompt, one.NegativePrompt, one.Seed = it.Prompt, it.NegativePrompt, it.Seed
+				alone, err := p.Generate(one)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(alone.Images[0].Pix, batch.Images[i].Pix) {
+					t.Errorf("%s guidance %g: item %d differs from generating it alone (%v)", sched, g, i, golden.Worst(batch.Images[i].Pix, alone.Images[0].Pix))
+				}
+			}
+		}
+	}
+}

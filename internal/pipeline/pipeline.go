@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/roentgen-dev/roentgen/internal/clip"
+	"github.com/roentgen-dev/roentgen/internal/sampler"
+	"github.com/roentgen-dev/roentgen/internal/unet"
+	"github.com/roentgen-dev/roentgen/internal/vae"
+)
+
+// Pipeline is a loaded model with its runners, ready to generate.
+type Pipeline struct {
+	Models    *Models
+	Tokenizer *clip.Tokenizer
+	Scheduler sampler.Config // the model's scheduler_config.json
+	text      *clip.TextRunner
+	unet      *unet.Runner
+	vae       *vae.Runner
+	embeds    map[string][]float32 // prompt → last_hidden_state, reused across images
+}
+
+// New prepares a pipeline over loaded models: tokenizer, scheduler config
+// and one runner per network (graphs compile on first use).
+func New(m *Models) (*Pipeline, error) {
+	tok, err := LoadTokenizer(m.Folder)
+	if err != nil {
+		return nil, err
+	}
+	if tok.VocabSize() > m.TextArch.Vocab {
+		return nil, fmt.Errorf("%s: the tokenizer has %d tokens, the text encoder's vocab_size is %d", m.Folder.Path("tokenizer"), tok.VocabSize(), m.TextArch.Vocab)
+	}
+	if tok.MaxLength() > m.TextArch.MaxPos {
+		return nil, fmt.Errorf("%s: model_max_length %d exceeds the text encoder's max_position_embeddings %d", m.Folder.Path("tokenizer"), tok.MaxLength(), m.TextArch.MaxPos)
+	}
+	file, data, err := m.Folder.Config("scheduler")
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := sampler.ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	return &Pipeline{
+		Models: m, Tokenizer: tok, Scheduler: cfg,
+		text:   clip.NewTextRunner(m.TextEncoder),
+		unet:   unet.NewRunner(m.UNet),
+		vae:    vae.NewRunner(m.VAE),
+		embeds: map[string][]float32{},
+	}, nil
+}
+
+// Encode returns the text encoder's last_hidden_state [1, L, D] for a
+// prompt, cached per distinct prompt. A truncated prompt is reported once
+// to warn, with the words that were dropped.
+func (p *Pipeline) Encode(prompt string, warn io.Writer) ([]float32, error) {
+	if e, ok := p.embeds[prompt]; ok {
+		return e, nil
+	}
+	enc := p.Tokenizer.Encode(prompt)
+	if enc.Truncated && warn != nil {
+		fmt.Fprintf(warn, "roentgen: warning: the prompt is longer than %d tokens; these words were dropped: %q\n", p.Tokenizer.MaxLength()-2, enc.Dropped)
+	}
+	out, err := p.text.Encode([][]int{enc.IDs})
+	if err != nil {
+		return nil, err
+	}
+	e := append([]float32(nil), out...)
+	p.embeds[prompt] = e
+	return e, nil
+}
+
+// Close releases the compiled graphs and unmaps the weights.
+func (p *Pipeline) Close() error {
+	return errors.Join(p.text.Close(), p.unet.Close(), p.vae.Close(), p.Models.Close())
+}
+
+// FLOPs returns the arithmetic of one run of each compiled network (text
+// encoder, U-Net step, VAE decode) at the last shapes used; 0 before use.
+func (p *Pipeline) FLOPs() (text, unet, vae int64) {
+	if prog := p.text.Program(); prog != nil {
+		text = prog.FLOPs()
+	}
+	if prog := p.unet.Program(); prog != nil {
+		unet = prog.FLOPs()
+	}
+	if prog := p.vae.Program(); prog != nil {
+		vae = prog.FLOPs()
+	}
+	return text, unet, vae
+}
