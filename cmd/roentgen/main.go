@@ -1,0 +1,28 @@
+// Command roentgen generates synthetic chest X-rays from radiology text with Stable Diffusion on CPUs.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"github.com/roentgen-dev/roentgen/internal/cli"
+)
+
+func main() { os.Exit(run(os.Args[1:])) }
+
+// run executes the command line and returns the exit code (0 ok, 1 runtime
+// failure, 2 usage error). A panic is reported as an internal error, never
+// as a stack trace (set ROENTGEN_DEBUG=1 to see it).
+func run(args []string) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "roentgen: internal error: %v\nThis is a bug in roentgen; please file an issue with the command line and this message.\n", r)
+			if os.Getenv("ROENTGEN_DEBUG") != "" {
+				os.Stderr.Write(debug.Stack())
+			}
+			code = 1
+		}
+	}()
+	return cli.Run(args, os.Stdout, os.Stderr)
+}

@@ -1,0 +1,142 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roentgen-dev/roentgen/internal/kernels"
+	"github.com/roentgen-dev/roentgen/internal/pipeline"
+	"github.com/spf13/cobra"
+)
+
+// benchResult is what `roentgen bench --json` prints.
+type benchResult struct {
+	Model           string  `json:"model"`
+	Width           int     `json:"width"`
+	Height          int     `json:"height"`
+	Steps           int     `json:"steps"`
+	Threads         int     `json:"threads"`
+	LoadS           float64 `json:"load_s"`
+	TextEncoderS    float64 `json:"text_encoder_s"`
+	UNetStepS       float64 `json:"unet_step_s"` // median guided step (two U-Net evaluations)
+	UNetFirstStepS  float64 `json:"unet_first_step_s"`
+	VAEDecodeS      float64 `json:"vae_decode_s"`
+	UNetGFLOPs      float64 `json:"unet_gflop_per_step"`
+	UNetGFLOPS      float64 `json:"unet_gflop_s"`
+	VAEGFLOPs       float64 `json:"vae_gflop"`
+	VAEGFLOPS       float64 `json:"vae_gflop_s"`
+	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
+	TotalS          float64 `json:"total_s"`
+	RoentgenVersion string  `json:"roentgen"`
+}
+
+func (a *app) benchCmd() *cobra.Command {
+	var (
+		w, h, steps, threads int
+		asJSON               bool
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Time the text encoder, guided U-Net steps and VAE decode, with GFLOP/s and peak memory",
+		Long: `bench loads the pipeline, encodes a prompt, runs N guided denoising steps (each two
+U-Net evaluations, batch 2) and one VAE decode, and reports per stage the time (median
+step), the GFLOP/s achieved and the peak resident memory of the process.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if threads > 0 {
+				kernels.SetThreads(threads)
+			}
+			start := time.Now()
+			m, err := a.load()
+			if err != nil {
+				return err
+			}
+			p, err := pipeline.New(m)
+			if err != nil {
+				m.Close()
+				return fmt.Errorf("loading model: %w", err)
+			}
+			defer p.Close()
+			r := benchResult{Model: m.Folder.Name, Steps: steps, Threads: kernels.Threads(), LoadS: time.Since(start).Seconds(), RoentgenVersion: VersionString()}
+			r.Width, r.Height = m.DefaultSize()
+			if w > 0 {
+				r.Width = w
+			}
+			if h > 0 {
+				r.Height = h
+			}
+			var stepTimes []float64
+			var last time.Duration
+			o := pipeline.Options{Prompt: "Large right-sided pleural effusion. Cardiomegaly.", Steps: steps, Guidance: 4,
+				Scheduler: "ddim", Width: r.Width, Height: r.Height, NumImages: 1, Seed: 1}
+			o.Progress = func(e pipeline.Event) {
+				if e.Stage == "denoise" && e.Step > 0 {
+					stepTimes = append(stepTimes, (e.Elapsed - last).Seconds())
+					last = e.Elapsed
+				}
+				if !asJSON && e.Done {
+					fmt.Fprintf(a.stderr, "%-8s %8.2fs\n", e.Stage, e.Elapsed.Seconds())
+				}
+			}
+			if err := p.Validate(o); err != nil {
+				return UsageError{err}
+			}
+			res, err := p.Generate(o)
+			if err != nil {
+				return err
+			}
+			r.TextEncoderS = res.Stages["encode"].Seconds()
+			r.VAEDecodeS = res.Stages["decode"].Seconds()
+			r.UNetFirstStepS = stepTimes[0]
+			sort.Float64s(stepTimes)
+			r.UNetStepS = stepTimes[len(stepTimes)/2]
+			_, uf, vf := p.FLOPs()
+			r.UNetGFLOPs, r.VAEGFLOPs = float64(uf)/1e9, float64(vf)/1e9 // the batch-2 program is the whole guided step
+			r.UNetGFLOPS = r.UNetGFLOPs / r.UNetStepS
+			r.VAEGFLOPS = r.VAEGFLOPs / r.VAEDecodeS
+			r.PeakRSSBytes = peakRSS()
+			r.TotalS = time.Since(start).Seconds()
+			if asJSON {
+				return json.NewEncoder(a.stdout).Encode(r)
+			}
+			fmt.Fprintf(a.stdout, "model %s, %dx%d, %d guided steps, %d threads (%s)\n", r.Model, r.Width, r.Height, r.Steps, r.Threads, runtime.GOARCH)
+			fmt.Fprintf(a.stdout, "  load           %7.2f s\n", r.LoadS)
+			fmt.Fprintf(a.stdout, "  text encoder   %7.2f s\n", r.TextEncoderS)
+			fmt.Fprintf(a.stdout, "  U-Net step     %7.2f s median (first %.2f s), %.0f GFLOP, %.0f GFLOP/s\n", r.UNetStepS, r.UNetFirstStepS, r.UNetGFLOPs, r.UNetGFLOPS)
+			fmt.Fprintf(a.stdout, "  VAE decode     %7.2f s, %.0f GFLOP, %.0f GFLOP/s\n", r.VAEDecodeS, r.VAEGFLOPs, r.VAEGFLOPS)
+			fmt.Fprintf(a.stdout, "  peak RSS       %7.2f GiB\n", float64(r.PeakRSSBytes)/(1<<30))
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&w, "width", 0, "image width (default: the model's native size)")
+	fl.IntVar(&h, "height", 0, "image height (default: the model's native size)")
+	fl.IntVar(&steps, "steps", 3, "guided steps to time (the median is reported)")
+	fl.IntVar(&threads, "threads", 0, "worker threads (default: all cores)")
+	fl.BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}
+
+// peakRSS reads the process's peak resident set size (VmHWM) from
+// /proc/self/status; 0 where that file does not exist.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

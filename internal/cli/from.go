@@ -1,0 +1,112 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/roentgen-dev/roentgen/internal/imageio"
+	"github.com/spf13/cobra"
+)
+
+// applyFrom fills every generate flag the user did not set from the
+// parameters recorded in a roentgen PNG.
+func applyFrom(cmd *cobra.Command, f *genFlags) error {
+	p, err := imageio.ReadParams(f.from)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	set := func(flag string, apply func(v any) error) error {
+		v, ok := p[flag]
+		if !ok || cmd.Flags().Changed(flagName(flag)) {
+			return nil
+		}
+		if err := apply(v); err != nil {
+			return fmt.Errorf("--from %s: parameter %q: %w", f.from, flag, err)
+		}
+		return nil
+	}
+	str := func(dst *string) func(any) error {
+		return func(v any) error {
+			s, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("want a string, got %v", v)
+			}
+			*dst = s
+			return nil
+		}
+	}
+	num := func(dst *float64) func(any) error {
+		return func(v any) error {
+			n, ok := v.(float64)
+			if !ok {
+				return fmt.Errorf("want a number, got %v", v)
+			}
+			*dst = n
+			return nil
+		}
+	}
+	integer := func(dst *int) func(any) error {
+		return func(v any) error {
+			var n float64
+			if err := num(&n)(v); err != nil {
+				return err
+			}
+			*dst = int(n)
+			return nil
+		}
+	}
+	var seed float64
+	steps := []error{
+		set("prompt", str(&f.prompt)), set("negative_prompt", str(&f.negative)), set("scheduler", str(&f.scheduler)),
+		set("color", str(&f.color)), set("guidance", num(&f.guidance)), set("eta", num(&f.eta)),
+		set("steps", integer(&f.steps)), set("width", integer(&f.width)), set("height", integer(&f.height)),
+		set("num_images", integer(&f.numImages)), set("bit_depth", integer(&f.bitDepth)), set("seed", num(&seed)),
+	}
+	for _, err := range steps {
+		if err != nil {
+			return err
+		}
+	}
+	if _, ok := p["seed"]; ok && !cmd.Flags().Changed("seed") {
+		// JSON numbers are float64; seeds above 2^53 are written exactly
+		// as integers and parsed back through their text.
+		s, err := strconv.ParseUint(strconv.FormatFloat(seed, 'f', -1, 64), 10, 64)
+		if err != nil {
+			return fmt.Errorf("--from %s: parameter \"seed\": %v", f.from, err)
+		}
+		f.seed = s
+	}
+	return nil
+}
+
+// flagName maps a recorded parameter to its flag.
+func flagName(param string) string {
+	switch param {
+	case "negative_prompt":
+		return "negative-prompt"
+	case "num_images":
+		return "num-images"
+	case "bit_depth":
+		return "bit-depth"
+	}
+	return param
+}
+
+// createProbe checks that dir exists and accepts new files by creating and
+// removing a temporary file; the returned function reports removal errors.
+func createProbe(dir string) (func() error, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("not a directory")
+	}
+	f, err := os.CreateTemp(dir, ".roentgen-probe*")
+	if err != nil {
+		return nil, fmt.Errorf("not writable: %w", err)
+	}
+	f.Close()
+	return func() error { return os.Remove(f.Name()) }, nil
+}

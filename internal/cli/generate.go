@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/roentgen-dev/roentgen/internal/imageio"
+	"github.com/roentgen-dev/roentgen/internal/kernels"
+	"github.com/roentgen-dev/roentgen/internal/pipeline"
+	"github.com/spf13/cobra"
+)
+
+// genFlags are generate's flags; batch reuses the image settings.
+type genFlags struct {
+	prompt, negative, scheduler, out, color, from string
+	seed                                          uint64
+	steps, width, height, numImages, bitDepth     int
+	threads                                       int
+	guidance, eta                                 float64
+	quiet                                         bool
+}
+
+func (a *app) generateCmd() *cobra.Command {
+	var f genFlags
+	cmd := &cobra.Command{
+		Use:   "generate --prompt TEXT",
+		Short: "Generate synthetic chest X-rays from a radiology impression",
+		Long: `generate runs the text-to-image pipeline: it encodes the prompt (and the negative
+prompt for classifier-free guidance), draws the latents from a PyTorch-compatible seed,
+denoises with the scheduler and decodes with the VAE. The same model, prompt, seed and
+settings give the image diffusers' StableDiffusionPipeline gives.
+
+Every PNG carries its generation parameters in a tEXt chunk; --from IMAGE regenerates
+an image from them (flags given explicitly override them).`,
+		Example: `  roentgen generate --prompt "Large right-sided pleural effusion." --seed 42 --out effusion.png
+  roentgen generate --model models/roentgen-v2 --prompt "Cardiomegaly." --steps 25 --num-images 4 --out cm.png
+  roentgen generate --from cm-2.png --out again.png`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.generate(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.prompt, "prompt", "", "the radiology text to render (required)")
+	fl.StringVar(&f.negative, "negative-prompt", "", "what to steer away from (used with guidance > 1)")
+	fl.Uint64Var(&f.seed, "seed", 0, "PyTorch CPU generator seed (default: random, printed and recorded)")
+	fl.IntVar(&f.steps, "steps", 75, "denoising steps (num_inference_steps)")
+	fl.Float64Var(&f.guidance, "guidance", 4.0, "classifier-free guidance scale; <= 1 disables guidance")
+	fl.StringVar(&f.scheduler, "scheduler", "", "ddim, pndm, euler, euler-a, dpm++2m, dpm++2m-karras, lms (default: the model's own)")
+	fl.Float64Var(&f.eta, "eta", 0, "DDIM eta (0 = deterministic)")
+	fl.IntVar(&f.width, "width", 0, "image width, a multiple of 8 (default: the model's native size)")
+	fl.IntVar(&f.height, "height", 0, "image height, a multiple of 8 (default: the model's native size)")
+	fl.IntVar(&f.numImages, "num-images", 1, "images to generate from one latent draw (out.png becomes out-0.png, out-1.png, ...)")
+	fl.StringVar(&f.out, "out", "", "output PNG (default roentgen-SEED.png)")
+	fl.StringVar(&f.color, "color", "gray", "gray (ITU-R 601 luma, as Pillow's convert(\"L\")) or rgb (diffusers' RGB image)")
+	fl.IntVar(&f.bitDepth, "bit-depth", 8, "8 or 16 bits per sample (16 is computed from the float image)")
+	fl.IntVar(&f.threads, "threads", 0, "worker threads (default: all cores); results are identical for any value")
+	fl.BoolVar(&f.quiet, "quiet", false, "print only the final summary")
+	fl.StringVar(&f.from, "from", "", "take the generation parameters from a PNG written by roentgen")
+	return cmd
+}
+
+func (a *app) generate(cmd *cobra.Command, f genFlags) error {
+	if f.from != "" {
+		if err := applyFrom(cmd, &f); err != nil {
+			return err
+		}
+	}
+	seedSet := cmd.Flags().Changed("seed") || f.from != ""
+	format, err := outputFormat(f.color, f.bitDepth)
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(f.prompt) == "" && !cmd.Flags().Changed("prompt") {
+		return usagef("--prompt is required")
+	}
+	if f.threads < 0 {
+		return usagef("--threads must be positive, got %d", f.threads)
+	}
+	if f.threads > 0 {
+		kernels.SetThreads(f.threads)
+	}
+	if !seedSet {
+		var b [4]byte
+		if _, err := crand.Read(b[:]); err != nil {
+			return err
+		}
+		f.seed = uint64(binary.LittleEndian.Uint32(b[:]))
+	}
+	start := time.Now()
+	m, err := a.load()
+	if err != nil {
+		return err
+	}
+	p, err := pipeline.New(m)
+	if err != nil {
+		m.Close()
+		return fmt.Errorf("loading model: %w", err)
+	}
+	defer p.Close()
+	w, h := m.DefaultSize()
+	if f.width > 0 || cmd.Flags().Changed("width") {
+		w = f.width
+	}
+	if f.height > 0 || cmd.Flags().Changed("height") {
+		h = f.height
+	}
+	opts := pipeline.Options{Prompt: f.prompt, NegativePrompt: f.negative, Seed: f.seed, Steps: f.steps, Guidance: f.guidance,
+		Scheduler: f.scheduler, Eta: f.eta, Width: w, Height: h, NumImages: f.numImages, Warn: a.stderr}
+	if err := p.Validate(opts); err != nil {
+		return UsageError{err}
+	}
+	if f.out == "" {
+		f.out = fmt.Sprintf("roentgen-%d.png", f.seed)
+	}
+	if err := checkOutDir(f.out); err != nil {
+		return err
+	}
+	prog := newProgress(a.stderr, f.quiet)
+	opts.Progress = prog.event
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts.Ctx = ctx
+	res, err := p.Generate(opts)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("generating: interrupted; no image was written")
+	}
+	if err != nil {
+		return fmt.Errorf("generating: %w", err)
+	}
+	params := a.params(p, opts, res, f)
+	paths := imageio.NumberedPaths(f.out, len(res.Images))
+	for i, img := range res.Images {
+		params["image_index"] = i
+		err := imageio.WriteFileAtomic(paths[i], func(wr io.Writer) error { return imageio.EncodePNG(wr, img, format, params) })
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", paths[i], err)
+		}
+	}
+	fmt.Fprintf(a.stderr, "roentgen: wrote %s (%dx%d, seed %d, %d steps, %s, guidance %g) in %.1fs\n",
+		strings.Join(paths, ", "), w, h, f.seed, f.steps, params["scheduler"], f.guidance, time.Since(start).Seconds())
+	return nil
+}
+
+// params are the generation parameters recorded in every image: enough to
+// regenerate it with --from.
+func (a *app) params(p *pipeline.Pipeline, o pipeline.Options, res *pipeline.Result, f genFlags) map[string]any {
+	sched := o.Scheduler
+	if sched == "" {
+		sched = p.Scheduler.ClassName
+	}
+	return map[string]any{
+		"prompt": o.Prompt, "negative_prompt": o.NegativePrompt, "seed": o.Seed, "steps": o.Steps,
+		"guidance": o.Guidance, "scheduler": sched, "eta": o.Eta, "width": o.Width, "height": o.Height,
+		"num_images": o.NumImages, "model": p.Models.Folder.Name, "model_fingerprint": p.Models.Fingerprint(),
+		"color": f.color, "bit_depth": f.bitDepth, "roentgen": VersionString(), "synthetic": true,
+	}
+}
+
+func outputFormat(color string, depth int) (imageio.Format, error) {
+	switch {
+	case color == "gray" && depth == 8:
+		return imageio.Gray8Bit, nil
+	case color == "gray" && depth == 16:
+		return imageio.Gray16Bit, nil
+	case color == "rgb" && depth == 8:
+		return imageio.RGB8Bit, nil
+	case color == "rgb" && depth == 16:
+		return imageio.RGB16Bit, nil
+	case color != "gray" && color != "rgb":
+		return 0, usagef("--color must be gray or rgb, got %q", color)
+	}
+	return 0, usagef("--bit-depth must be 8 or 16, got %d", depth)
+}
+
+// checkOutDir fails early when the output folder does not exist or is not
+// writable, before any computation.
+func checkOutDir(out string) error {
+	dir := filepath.Dir(out)
+	probe, err := createProbe(dir)
+	if err != nil {
+		return fmt.Errorf("output folder %s: %w", dir, err)
+	}
+	return probe()
+}

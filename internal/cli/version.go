@@ -1,0 +1,47 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Version is the release version; `make build` sets it with -ldflags -X.
+// When empty, the module version from the build info is used.
+var Version = ""
+
+// VersionString returns the version, VCS revision and Go version.
+func VersionString() string {
+	v, rev, dirty := Version, "unknown", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision":
+				rev = s.Value
+			case s.Key == "vcs.modified" && s.Value == "true":
+				dirty = "+dirty"
+			}
+		}
+	}
+	if v == "" {
+		v = "(devel)"
+	}
+	return fmt.Sprintf("roentgen %s (revision %s%s, %s, %s/%s)", v, rev, dirty, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func versionCmd(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the roentgen version and VCS revision",
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintln(stdout, VersionString())
+			return err
+		},
+	}
+}

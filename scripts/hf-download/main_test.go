@@ -1,0 +1,45 @@
+package main
+
+import (
+	"reflect"
+	"testing"
+)
+
+// A listing shaped like a diffusers SD 2.1-base repository (file names as
+// save_pretrained writes them, with fp16 variants and pickles beside).
+var listing = []entry{
+	{"file", "model_index.json", 1}, {"file", "README.md", 1},
+	{"file", "scheduler/scheduler_config.json", 1},
+	{"file", "tokenizer/vocab.json", 1}, {"file", "tokenizer/merges.txt", 1},
+	{"file", "tokenizer/tokenizer_config.json", 1}, {"file", "tokenizer/special_tokens_map.json", 1},
+	{"file", "text_encoder/config.json", 1}, {"file", "text_encoder/model.safetensors", 1},
+	{"file", "text_encoder/model.fp16.safetensors", 1}, {"file", "text_encoder/pytorch_model.bin", 1},
+	{"file", "unet/config.json", 1}, {"file", "unet/diffusion_pytorch_model.safetensors", 1},
+	{"file", "unet/diffusion_pytorch_model.fp16.safetensors", 1},
+	{"file", "vae/config.json", 1}, {"file", "vae/diffusion_pytorch_model.fp16.safetensors", 1},
+	{"file", "safety_checker/model.safetensors", 1}, {"directory", "unet", 0},
+	{"file", "v2-1_512-ema-pruned.safetensors", 1},
+}
+
+func paths(es []entry) []string {
+	var p []string
+	for _, e := range es {
+		p = append(p, e.Path)
+	}
+	return p
+}
+
+func TestSelect(t *testing.T) {
+	common := []string{"model_index.json", "scheduler/scheduler_config.json", "tokenizer/vocab.json", "tokenizer/merges.txt",
+		"tokenizer/tokenizer_config.json", "tokenizer/special_tokens_map.json", "text_encoder/config.json", "unet/config.json", "vae/config.json"}
+	full := append(append([]string{}, common...), "text_encoder/model.safetensors", "unet/diffusion_pytorch_model.safetensors",
+		"vae/diffusion_pytorch_model.fp16.safetensors") // the VAE exists only as fp16
+	if got := paths(Select(listing, "")); !reflect.DeepEqual(got, full) {
+		t.Errorf("default:\n got %v\nwant %v", got, full)
+	}
+	half := append(append([]string{}, common...), "text_encoder/model.fp16.safetensors", "unet/diffusion_pytorch_model.fp16.safetensors",
+		"vae/diffusion_pytorch_model.fp16.safetensors")
+	if got := paths(Select(listing, "fp16")); !reflect.DeepEqual(got, half) {
+		t.Errorf("fp16:\n got %v\nwant %v", got, half)
+	}
+}
