@@ -220,3 +220,25 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 		}
 	}
 }
+
+func TestGenerateDICOM(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cxr.dcm")
+	if _, errs, code := run(t, "generate", "--prompt", "Cardiomegaly.", "--steps", "2", "--seed", "9", "--format", "dcm", "--out", out); code != 0 {
+		t.Fatal(errs)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 132 || string(b[128:132]) != "DICM" {
+		t.Fatal("not a DICOM Part 10 file")
+	}
+	for _, mark := range []string{"DERIVED\\SECONDARY", "SYNTHETIC^ROENTGEN", "roentgen", "Cardiomegaly.", "1.2.840.10008.5.1.4.1.1.7"} {
+		if !bytes.Contains(b, []byte(mark)) {
+			t.Errorf("DICOM file lacks %q", mark)
+		}
+	}
+	if _, errs, code := run(t, "generate", "--prompt", "x", "--format", "dcm", "--color", "rgb"); code != 2 || !strings.Contains(errs, "use --color gray") {
+		t.Errorf("rgb DICOM: exit %d %q", code, errs)
+	}
+}

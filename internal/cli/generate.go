@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -18,11 +17,13 @@ import (
 	"github.com/roentgen-dev/roentgen/internal/kernels"
 	"github.com/roentgen-dev/roentgen/internal/pipeline"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // genFlags are generate's flags; batch reuses the image settings.
 type genFlags struct {
 	prompt, negative, scheduler, out, color, from string
+	format                                        string
 	seed                                          uint64
 	steps, width, height, numImages, bitDepth     int
 	threads                                       int
@@ -49,22 +50,28 @@ an image from them (flags given explicitly override them).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.prompt, "prompt", "", "the radiology text to render (required)")
-	fl.StringVar(&f.negative, "negative-prompt", "", "what to steer away from (used with guidance > 1)")
 	fl.Uint64Var(&f.seed, "seed", 0, "PyTorch CPU generator seed (default: random, printed and recorded)")
+	fl.IntVar(&f.numImages, "num-images", 1, "images to generate from one latent draw (out.png becomes out-0.png, out-1.png, ...)")
+	fl.StringVar(&f.out, "out", "", "output PNG (default roentgen-SEED.png)")
+	fl.StringVar(&f.from, "from", "", "take the generation parameters from a PNG written by roentgen")
+	fl.StringVar(&f.format, "format", "png", "png (parameters in tEXt) or dcm (DICOM Secondary Capture, gray, marked synthetic)")
+	addImageFlags(fl, &f)
+	return cmd
+}
+
+// addImageFlags declares the image settings that generate and batch share.
+func addImageFlags(fl *pflag.FlagSet, f *genFlags) {
+	fl.StringVar(&f.negative, "negative-prompt", "", "what to steer away from (used with guidance > 1)")
 	fl.IntVar(&f.steps, "steps", 75, "denoising steps (num_inference_steps)")
 	fl.Float64Var(&f.guidance, "guidance", 4.0, "classifier-free guidance scale; <= 1 disables guidance")
 	fl.StringVar(&f.scheduler, "scheduler", "", "ddim, pndm, euler, euler-a, dpm++2m, dpm++2m-karras, lms (default: the model's own)")
 	fl.Float64Var(&f.eta, "eta", 0, "DDIM eta (0 = deterministic)")
 	fl.IntVar(&f.width, "width", 0, "image width, a multiple of 8 (default: the model's native size)")
 	fl.IntVar(&f.height, "height", 0, "image height, a multiple of 8 (default: the model's native size)")
-	fl.IntVar(&f.numImages, "num-images", 1, "images to generate from one latent draw (out.png becomes out-0.png, out-1.png, ...)")
-	fl.StringVar(&f.out, "out", "", "output PNG (default roentgen-SEED.png)")
 	fl.StringVar(&f.color, "color", "gray", "gray (ITU-R 601 luma, as Pillow's convert(\"L\")) or rgb (diffusers' RGB image)")
 	fl.IntVar(&f.bitDepth, "bit-depth", 8, "8 or 16 bits per sample (16 is computed from the float image)")
 	fl.IntVar(&f.threads, "threads", 0, "worker threads (default: all cores); results are identical for any value")
 	fl.BoolVar(&f.quiet, "quiet", false, "print only the final summary")
-	fl.StringVar(&f.from, "from", "", "take the generation parameters from a PNG written by roentgen")
-	return cmd
 }
 
 func (a *app) generate(cmd *cobra.Command, f genFlags) error {
@@ -77,6 +84,12 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 	format, err := outputFormat(f.color, f.bitDepth)
 	if err != nil {
 		return err
+	}
+	if f.format != "png" && f.format != "dcm" {
+		return usagef("--format must be png or dcm, got %q", f.format)
+	}
+	if f.format == "dcm" && f.color != "gray" {
+		return usagef("--format dcm writes MONOCHROME2 images: use --color gray")
 	}
 	if strings.TrimSpace(f.prompt) == "" && !cmd.Flags().Changed("prompt") {
 		return usagef("--prompt is required")
@@ -118,7 +131,7 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 		return UsageError{err}
 	}
 	if f.out == "" {
-		f.out = fmt.Sprintf("roentgen-%d.png", f.seed)
+		f.out = fmt.Sprintf("roentgen-%d.%s", f.seed, f.format)
 	}
 	if err := checkOutDir(f.out); err != nil {
 		return err
@@ -139,7 +152,7 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 	paths := imageio.NumberedPaths(f.out, len(res.Images))
 	for i, img := range res.Images {
 		params["image_index"] = i
-		err := imageio.WriteFileAtomic(paths[i], func(wr io.Writer) error { return imageio.EncodePNG(wr, img, format, params) })
+		err := imageio.WriteFileAtomic(paths[i], imageEncoder(f.format, format, f.bitDepth, img, params, ""))
 		if err != nil {
 			return fmt.Errorf("writing %s: %w", paths[i], err)
 		}

@@ -61,6 +61,7 @@ With no --model, commands use a built-in tiny random-weight demo pipeline.`,
 	pf.StringVar(&a.model, "model", os.Getenv("ROENTGEN_MODEL"), "diffusers pipeline folder (default $ROENTGEN_MODEL, else the built-in demo model)")
 	pf.StringVar(&a.variant, "variant", "", `weight variant to prefer, e.g. "fp16" for *.fp16.safetensors (default: full precision, else fp16)`)
 	root.AddCommand(a.generateCmd(), a.infoCmd(), a.tokenizeCmd(), a.benchCmd(), versionCmd(stdout))
+	root.AddCommand(a.batchCmd(), a.manifestCmd())
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/roentgen-dev/roentgen/internal/golden"
@@ -37,5 +38,29 @@ func TestItemsIndependentOfBatch(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestEmbeddingCacheIsBounded(t *testing.T) {
+	p := openPipeline(t, golden.Path(t, "tiny-sd1"))
+	first, err := p.Encode("prompt 0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first = slices.Clone(first)
+	for i := range embedCacheSize + 10 {
+		if _, err := p.Encode("prompt "+strconv.Itoa(i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(p.embeds) != embedCacheSize || len(p.order) != embedCacheSize {
+		t.Fatalf("cache holds %d prompts, want %d", len(p.embeds), embedCacheSize)
+	}
+	again, err := p.Encode("prompt 0", nil) // evicted, encoded anew
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(first, again) {
+		t.Error("re-encoding an evicted prompt gave different states")
 	}
 }

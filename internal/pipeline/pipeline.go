@@ -20,7 +20,14 @@ type Pipeline struct {
 	unet      *unet.Runner
 	vae       *vae.Runner
 	embeds    map[string][]float32 // prompt → last_hidden_state, reused across images
+	order     []string             // cached prompts, oldest first
 }
+
+// embedCacheSize bounds the prompt-embedding cache: a dataset walks its
+// prompt table row by row, so recent prompts are the ones that repeat, and
+// an unbounded cache of mostly distinct prompts (~240 KB each for SD 1.x)
+// would grow without limit.
+const embedCacheSize = 256
 
 // New prepares a pipeline over loaded models: tokenizer, scheduler config
 // and one runner per network (graphs compile on first use).
@@ -68,7 +75,12 @@ func (p *Pipeline) Encode(prompt string, warn io.Writer) ([]float32, error) {
 		return nil, err
 	}
 	e := append([]float32(nil), out...)
+	if len(p.order) == embedCacheSize {
+		delete(p.embeds, p.order[0])
+		p.order = p.order[1:]
+	}
 	p.embeds[prompt] = e
+	p.order = append(p.order, prompt)
 	return e, nil
 }
 

@@ -1,0 +1,344 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/roentgen-dev/roentgen/internal/batch"
+	"github.com/roentgen-dev/roentgen/internal/imageio"
+	"github.com/roentgen-dev/roentgen/internal/kernels"
+	"github.com/roentgen-dev/roentgen/internal/pipeline"
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+)
+
+// batchFlags are batch's flags: generate's image settings plus the dataset.
+type batchFlags struct {
+	g                                   genFlags
+	prompts, out, column, shard, format string
+	perPrompt, batchSize, shards        int
+	resume                              bool
+}
+
+func (a *app) batchCmd() *cobra.Command {
+	var f batchFlags
+	cmd := &cobra.Command{
+		Use:   "batch --prompts FILE --out DIR",
+		Short: "Generate a synthetic dataset from a prompt file: resumable, sharded, PNG or DICOM",
+		Long: `batch makes --images-per-prompt images for every row of a prompt file (CSV with a
+header, JSONL, or one prompt per line) into --out, with a manifest.jsonl line per
+finished image. Item (row, image) has seed (--seed + row*images-per-prompt + image)
+mod 2^32, so any image can be remade alone with generate --seed and the same flags,
+whatever the sharding, batch size or restarts.
+
+A killed run loses at most the images in flight: run the same command again and it
+resumes from the manifest, checking every finished file's SHA-256. --shard I/N (or
+Slurm array / Kubernetes Indexed Job variables) splits the items across machines;
+"roentgen manifest merge" joins the shard manifests. See docs/batch.md.`,
+		Example: `  roentgen batch --model models/roentgen-v2 --prompts prompts.csv --out cxr --steps 50
+  roentgen batch --prompts impressions.txt --out cxr --images-per-prompt 4 --batch-size 4 --format dcm
+  roentgen batch --prompts prompts.jsonl --out cxr --shard 3/8`,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.batch(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.prompts, "prompts", "", "prompt file: .csv (header row), .jsonl or .txt (one prompt per line) (required)")
+	fl.StringVar(&f.out, "out", "", "output folder for images and manifest, created if missing (required)")
+	fl.StringVar(&f.column, "prompt-column", "prompt", "CSV column or JSONL key holding the prompt")
+	fl.IntVar(&f.perPrompt, "images-per-prompt", 1, "images per prompt row, each with its own seed")
+	fl.IntVar(&f.batchSize, "batch-size", 1, "images denoised together in one U-Net batch (does not change any image)")
+	fl.StringVar(&f.shard, "shard", "", "make only shard I/N: the items whose index % N == I (default: from Slurm/Kubernetes variables, else all)")
+	fl.IntVar(&f.shards, "shards", 0, "shard count N for a Kubernetes Indexed Job (the shard is $JOB_COMPLETION_INDEX)")
+	fl.BoolVar(&f.resume, "resume", false, "require an existing manifest to resume (a run always resumes when one exists)")
+	fl.StringVar(&f.format, "format", "png", "png (parameters in tEXt) or dcm (DICOM Secondary Capture, gray only)")
+	fl.Uint64Var(&f.g.seed, "seed", 0, "base seed: item (row, image) uses (seed + row*images-per-prompt + image) mod 2^32")
+	addImageFlags(fl, &f.g)
+	return cmd
+}
+
+// checkBatchFlags validates the flags that need no model and finds the shard.
+func checkBatchFlags(f *batchFlags) (imageio.Format, batch.Shard, error) {
+	format, err := outputFormat(f.g.color, f.g.bitDepth)
+	if err != nil {
+		return 0, batch.Shard{}, err
+	}
+	switch {
+	case f.prompts == "":
+		return 0, batch.Shard{}, usagef("--prompts is required")
+	case f.out == "":
+		return 0, batch.Shard{}, usagef("--out is required")
+	case f.format != "png" && f.format != "dcm":
+		return 0, batch.Shard{}, usagef("--format must be png or dcm, got %q", f.format)
+	case f.format == "dcm" && f.g.color != "gray":
+		return 0, batch.Shard{}, usagef("--format dcm writes MONOCHROME2 images: use --color gray")
+	case f.perPrompt < 1:
+		return 0, batch.Shard{}, usagef("--images-per-prompt must be at least 1, got %d", f.perPrompt)
+	case f.batchSize < 1:
+		return 0, batch.Shard{}, usagef("--batch-size must be at least 1, got %d", f.batchSize)
+	case f.g.threads < 0:
+		return 0, batch.Shard{}, usagef("--threads must be positive, got %d", f.g.threads)
+	case f.shard != "" && f.shards != 0:
+		return 0, batch.Shard{}, usagef("--shard and --shards exclude each other")
+	}
+	if f.shard != "" {
+		s, err := batch.ParseShard(f.shard)
+		if err != nil {
+			return 0, batch.Shard{}, usagef("--shard: %v", err)
+		}
+		return format, s, nil
+	}
+	s, _, err := batch.ShardFromEnv(os.Getenv, f.shards)
+	if err != nil {
+		return 0, batch.Shard{}, usagef("shard: %v", err)
+	}
+	return format, s, nil
+}
+
+func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
+	start := time.Now()
+	format, shard, err := checkBatchFlags(&f)
+	if err != nil {
+		return err
+	}
+	if f.g.threads > 0 {
+		kernels.SetThreads(f.g.threads)
+	}
+	prompts, err := batch.Read(f.prompts, f.column)
+	if err != nil {
+		return fmt.Errorf("reading prompts: %w", err)
+	}
+	if prompts.NameNote != "" {
+		fmt.Fprintf(a.stderr, "roentgen: note: %s\n", prompts.NameNote)
+	}
+	if _, err := os.Stat(filepath.Join(f.out, shard.ManifestName())); f.resume && err != nil {
+		return fmt.Errorf("--resume: %w (a first run needs no --resume)", err)
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return fmt.Errorf("output folder: %w", err)
+	}
+	if err := checkOutDir(filepath.Join(f.out, "probe")); err != nil {
+		return err
+	}
+	m, err := a.load()
+	if err != nil {
+		return err
+	}
+	p, err := pipeline.New(m)
+	if err != nil {
+		m.Close()
+		return fmt.Errorf("loading model: %w", err)
+	}
+	defer p.Close()
+	opts := batchOptions(cmd, f, m)
+	if err := p.Validate(opts); err != nil {
+		return UsageError{err}
+	}
+	job := &batch.Job{Dir: f.out, Prompts: prompts, Shard: shard, Ext: "." + f.format, Model: m.Folder.Name, Version: VersionString(),
+		Settings: batch.Settings{ModelFingerprint: m.Fingerprint(), Steps: opts.Steps, Guidance: opts.Guidance,
+			Scheduler: schedulerName(p, opts), Eta: opts.Eta, Width: opts.Width, Height: opts.Height,
+			Color: f.g.color, BitDepth: f.g.bitDepth, Format: f.format, NegativePrompt: f.g.negative,
+			BaseSeed: f.g.seed, ImagesPerPrompt: f.perPrompt, PromptColumn: prompts.Column}}
+	plan, err := job.Start()
+	if err != nil {
+		return fmt.Errorf("resuming: %w", err)
+	}
+	defer plan.Manifest.Close()
+	a.reportPlan(job, plan, f.g.quiet)
+	w := &batchWriter{a: a, p: p, job: job, plan: plan, opts: opts, f: f, format: format}
+	stop := watchSignals(a.stderr)
+	defer stop.release()
+	prog := newBatchProgress(a.stderr, f.g.quiet, plan)
+	for i := 0; i < len(plan.Todo); i += f.batchSize {
+		if s := stop.received(); s != nil {
+			return fmt.Errorf("batch interrupted by %s: %d of %d images of shard %s done, %s is consistent; run the same command again to resume",
+				signalName(s), prog.done, plan.Items, shard, plan.Manifest.Path)
+		}
+		if err := w.run(plan.Todo[i:min(i+f.batchSize, len(plan.Todo))], prog); err != nil {
+			return err
+		}
+	}
+	prog.finish()
+	fmt.Fprintf(a.stderr, "roentgen: batch done: %d of %d images of shard %s in %s (%d made now, %d before, %d redone), %.1f images/min; manifest %s; %.1fs\n",
+		prog.done, plan.Items, shard, f.out, prog.made, plan.Done, len(plan.Redo), prog.rate(), plan.Manifest.Path, time.Since(start).Seconds())
+	return nil
+}
+
+// batchOptions are the pipeline options common to every item.
+func batchOptions(cmd *cobra.Command, f batchFlags, m *pipeline.Models) pipeline.Options {
+	w, h := m.DefaultSize()
+	if f.g.width > 0 || cmd.Flags().Changed("width") {
+		w = f.g.width
+	}
+	if f.g.height > 0 || cmd.Flags().Changed("height") {
+		h = f.g.height
+	}
+	return pipeline.Options{NegativePrompt: f.g.negative, Steps: f.g.steps, Guidance: f.g.guidance, Scheduler: f.g.scheduler,
+		Eta: f.g.eta, Width: w, Height: h, NumImages: 1}
+}
+
+// schedulerName is the scheduler a run uses, as params records it.
+func schedulerName(p *pipeline.Pipeline, o pipeline.Options) string {
+	if o.Scheduler != "" {
+		return o.Scheduler
+	}
+	return p.Scheduler.ClassName
+}
+
+func (a *app) reportPlan(job *batch.Job, plan *batch.Plan, quiet bool) {
+	for i, r := range plan.Redo {
+		if i == 10 {
+			fmt.Fprintf(a.stderr, "roentgen: redoing %d more finished images\n", len(plan.Redo)-10)
+			break
+		}
+		fmt.Fprintf(a.stderr, "roentgen: redoing a finished image: %s\n", r)
+	}
+	if plan.Cleaned > 0 {
+		fmt.Fprintf(a.stderr, "roentgen: removed %d temporary files left by an interrupted run\n", plan.Cleaned)
+	}
+	if !quiet {
+		fmt.Fprintf(a.stderr, "roentgen: %s: %d rows, shard %s of %d items: %d done, %d to make, into %s\n",
+			job.Prompts.Path, len(job.Prompts.Rows), job.Shard, plan.Items, plan.Done, len(plan.Todo), job.Dir)
+	}
+}
+
+// batchWriter generates items and records each finished image.
+type batchWriter struct {
+	a      *app
+	p      *pipeline.Pipeline
+	job    *batch.Job
+	plan   *batch.Plan
+	opts   pipeline.Options
+	f      batchFlags
+	format imageio.Format
+}
+
+// run denoises items in one batch, then writes each image atomically and
+// appends its manifest line.
+func (w *batchWriter) run(items []batch.Item, prog *batchProgress) error {
+	in := make([]pipeline.Item, len(items))
+	for i, it := range items {
+		in[i] = pipeline.Item{Prompt: w.job.Prompts.Rows[it.Row].Prompt, NegativePrompt: w.opts.NegativePrompt, Seed: w.job.Seed(it)}
+	}
+	o := w.opts
+	o.Warn = w.a.stderr
+	res, err := w.p.GenerateItems(in, o)
+	if err != nil {
+		return fmt.Errorf("generating row %d image %d: %w", items[0].Row, items[0].Image, err)
+	}
+	if len(res.Images) != len(items) {
+		return fmt.Errorf("generating: %d images for %d items", len(res.Images), len(items))
+	}
+	for i, it := range items {
+		o.Prompt, o.Seed = in[i].Prompt, in[i].Seed
+		name := w.job.FileName(it)
+		sum, size, err := batch.WriteFile(w.job.Dir, name, w.encoder(res.Images[i], o, res, it))
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", filepath.Join(w.job.Dir, name), err)
+		}
+		if err := w.plan.Manifest.Append(w.job.Line(it, sum, size, time.Now())); err != nil {
+			return fmt.Errorf("writing manifest: %w", err)
+		}
+		prog.add()
+	}
+	return nil
+}
+
+// encoder writes one image: the PNG generate would write for the item's
+// prompt and seed (same parameters, so the same bytes), or a DICOM file.
+func (w *batchWriter) encoder(img imageio.Image, o pipeline.Options, res *pipeline.Result, it batch.Item) func(io.Writer) error {
+	params := w.a.params(w.p, o, res, w.f.g)
+	params["image_index"] = 0
+	return imageEncoder(w.f.format, w.format, w.f.g.bitDepth, img, params, w.job.Prompts.PatientID(it))
+}
+
+// signals records the first SIGINT or SIGTERM; a second one ends the
+// process at once (the default action), abandoning the images in flight.
+type signals struct {
+	ch   chan os.Signal
+	done chan struct{}
+	got  atomic.Value
+}
+
+func watchSignals(stderr io.Writer) *signals {
+	s := &signals{ch: make(chan os.Signal, 1), done: make(chan struct{})}
+	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case sig := <-s.ch:
+			s.got.Store(sig)
+			signal.Stop(s.ch)
+			if isTerminal(stderr) {
+				fmt.Fprintln(stderr) // end the progress line
+			}
+			fmt.Fprintf(stderr, "roentgen: %s: finishing the images in flight, then stopping (again to abandon them)\n", signalName(sig))
+		case <-s.done:
+		}
+	}()
+	return s
+}
+
+// signalName is "SIGINT", "SIGTERM", ...
+func signalName(s os.Signal) string {
+	if n, ok := s.(syscall.Signal); ok && unix.SignalName(n) != "" {
+		return unix.SignalName(n)
+	}
+	return s.String()
+}
+
+func (s *signals) received() os.Signal {
+	if v, ok := s.got.Load().(os.Signal); ok {
+		return v
+	}
+	return nil
+}
+
+func (s *signals) release() {
+	signal.Stop(s.ch)
+	close(s.done)
+}
+
+// batchProgress draws images done/total, images per minute and the ETA on
+// a terminal.
+type batchProgress struct {
+	w          io.Writer
+	enabled    bool
+	start      time.Time
+	done, made int
+	total      int
+}
+
+func newBatchProgress(w io.Writer, quiet bool, plan *batch.Plan) *batchProgress {
+	return &batchProgress{w: w, enabled: !quiet && isTerminal(w), start: time.Now(), done: plan.Done, total: plan.Items}
+}
+
+func (b *batchProgress) rate() float64 {
+	if b.made == 0 {
+		return 0
+	}
+	return float64(b.made) / time.Since(b.start).Minutes()
+}
+
+func (b *batchProgress) add() {
+	b.done++
+	b.made++
+	if !b.enabled {
+		return
+	}
+	const width = 30
+	bar := width * b.done / max(b.total, 1)
+	eta := time.Duration(float64(b.total-b.done) / b.rate() * float64(time.Minute)).Round(time.Second)
+	fmt.Fprintf(b.w, "\rbatch [%s%s] %d/%d images  %.1f images/min  ETA %s ", strings.Repeat("=", bar), strings.Repeat(" ", width-bar),
+		b.done, b.total, b.rate(), eta)
+}
+
+func (b *batchProgress) finish() {
+	if b.enabled && b.made > 0 {
+		fmt.Fprintln(b.w)
+	}
+}
