@@ -34,6 +34,9 @@ type benchResult struct {
 	VAEGFLOPs       float64 `json:"vae_gflop"`
 	VAEGFLOPS       float64 `json:"vae_gflop_s"`
 	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
+	WeightBytes     int64   `json:"weight_bytes"`     // weights as held (mapped fp16/f32)
+	UNetArenaBytes  int64   `json:"unet_arena_bytes"` // activations of the compiled U-Net
+	VAEArenaBytes   int64   `json:"vae_arena_bytes"`  // activations of the compiled VAE decoder
 	TotalS          float64 `json:"total_s"`
 	RoentgenVersion string  `json:"roentgen"`
 }
@@ -117,6 +120,8 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 			r.UNetGFLOPS = r.UNetGFLOPs / r.UNetStepS
 			r.VAEGFLOPS = r.VAEGFLOPs / r.VAEDecodeS
 			r.PeakRSSBytes = peakRSS()
+			_, r.UNetArenaBytes, r.VAEArenaBytes = p.ArenaBytes()
+			r.WeightBytes = m.EstimateMemory(r.Width, r.Height, 2).Weights
 			r.TotalS = time.Since(start).Seconds()
 			if asJSON {
 				return json.NewEncoder(a.stdout).Encode(r)
@@ -126,7 +131,8 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 			fmt.Fprintf(a.stdout, "  text encoder   %7.2f s\n", r.TextEncoderS)
 			fmt.Fprintf(a.stdout, "  U-Net step     %7.2f s median of steps after the first (first %.2f s), %.0f GFLOP, %.0f GFLOP/s\n", r.UNetStepS, r.UNetFirstStepS, r.UNetGFLOPs, r.UNetGFLOPS)
 			fmt.Fprintf(a.stdout, "  VAE decode     %7.2f s, %.0f GFLOP, %.0f GFLOP/s\n", r.VAEDecodeS, r.VAEGFLOPs, r.VAEGFLOPS)
-			fmt.Fprintf(a.stdout, "  peak RSS       %7.2f GiB\n", float64(r.PeakRSSBytes)/(1<<30))
+			fmt.Fprintf(a.stdout, "  peak RSS       %7.2f GiB (weights %.2f GiB, U-Net arena %.2f GiB, VAE arena %.2f GiB)\n", float64(r.PeakRSSBytes)/(1<<30),
+				float64(r.WeightBytes)/(1<<30), float64(r.UNetArenaBytes)/(1<<30), float64(r.VAEArenaBytes)/(1<<30))
 			return nil
 		},
 	}

@@ -91,3 +91,10 @@ func (r *TextRunner) Close() error {
 
 // Program returns the compiled program of the last shape.
 func (r *TextRunner) Program() *graph.Program { return r.prog }
+
+// Release frees the activation arena until the next call.
+func (r *TextRunner) Release() {
+	if r.prog != nil {
+		r.prog.Release()
+	}
+}

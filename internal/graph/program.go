@@ -16,7 +16,7 @@ type Program struct {
 	arena   []float32
 	inputs  []int
 	outputs []int
-	bound   []gorgonia.Value
+	size    int // arena length in float32s
 	flops   int64
 }
 
@@ -50,18 +50,30 @@ func Compile(b *Builder, build func(b *Builder) (ins, outs []*Tensor)) (p *Progr
 			p.flops += n.op.P.FLOPs
 		}
 	}
-	p.arena = make([]float32, plan(b.nodes))
-	for _, id := range p.inputs {
-		n := b.nodes[id]
-		v := tensor.New(tensor.WithShape(n.shape...), tensor.WithBacking(p.slot(id)))
-		if err := gorgonia.Let(n.g, v); err != nil {
-			return nil, fmt.Errorf("graph: binding input %s: %w", n.scope, err)
-		}
-		p.bound = append(p.bound, v)
+	p.size = plan(b.nodes)
+	if err := p.allocate(); err != nil {
+		return nil, err
 	}
 	p.vm = gorgonia.NewTapeMachine(b.g)
 	return p, nil
 }
+
+// allocate creates the arena and binds the inputs to their slots.
+func (p *Program) allocate() error {
+	p.arena = make([]float32, p.size)
+	for _, id := range p.inputs {
+		n := p.b.nodes[id]
+		v := tensor.New(tensor.WithShape(n.shape...), tensor.WithBacking(p.slot(id)))
+		if err := gorgonia.Let(n.g, v); err != nil {
+			return fmt.Errorf("graph: binding input %s: %w", n.scope, err)
+		}
+	}
+	return nil
+}
+
+// Release frees the arena but keeps the compiled graph; the next Run
+// allocates it again. Outputs returned earlier stay valid.
+func (p *Program) Release() { p.arena = nil }
 
 func (p *Program) slot(id int) []float32 {
 	n := p.b.nodes[id]
@@ -73,6 +85,11 @@ func (p *Program) slot(id int) []float32 {
 func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
 	if len(inputs) != len(p.inputs) {
 		return nil, fmt.Errorf("graph: %d inputs given, the program takes %d", len(inputs), len(p.inputs))
+	}
+	if p.arena == nil {
+		if err := p.allocate(); err != nil {
+			return nil, err
+		}
 	}
 	for i, id := range p.inputs {
 		dst := p.slot(id)
@@ -93,7 +110,7 @@ func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
 }
 
 // ArenaBytes is the size of the activation arena.
-func (p *Program) ArenaBytes() int64 { return int64(len(p.arena)) * 4 }
+func (p *Program) ArenaBytes() int64 { return int64(p.size) * 4 }
 
 // FLOPs is the arithmetic of one run, counting a multiply-add as two.
 func (p *Program) FLOPs() int64 { return p.flops }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"time"
 
 	"github.com/roentgen-dev/roentgen/internal/imageio"
@@ -270,6 +271,14 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 		return err
 	}
 	r.res.Latents = latents
+	// Only one network works at a time: hand the U-Net's activations and
+	// mapped weights back before the VAE needs its own, so peak memory is
+	// the larger stage, not the sum.
+	p.text.Release()
+	p.unet.Release()
+	p.Models.release("text_encoder")
+	p.Models.release("unet")
+	debug.FreeOSMemory()
 	return r.stage("decode", func() error {
 		per := c * h * w
 		for i := range n {
@@ -279,6 +288,8 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 			}
 			r.res.Images = append(r.res.Images, imageio.FromDecoder(img, p.Models.VAEArch.Out, o.Height, o.Width))
 		}
+		p.vae.Release()
+		p.Models.release("vae")
 		return nil
 	})
 }

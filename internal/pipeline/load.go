@@ -62,8 +62,18 @@ type Models struct {
 	UNet        *unet.Model
 	VAE         *vae.Decoder
 	UNetConfig  unet.Config
-	Components  []Component // text_encoder, unet, vae
-	sets        []*weights.Set
+	Components  []Component    // text_encoder, unet, vae
+	sets        []*weights.Set // in the order of Components
+}
+
+// release drops a component's mapped weights from the resident set until
+// they are next read (see weights.Set.Release).
+func (m *Models) release(component string) {
+	for i, c := range m.Components {
+		if c.Name == component {
+			m.sets[i].Release()
+		}
+	}
 }
 
 // Load parses the configs of f and declares every network's weights, so

@@ -103,3 +103,18 @@ func (p *Pipeline) FLOPs() (text, unet, vae int64) {
 	}
 	return text, unet, vae
 }
+
+// ArenaBytes returns the activation arena of each compiled network (text
+// encoder, U-Net, VAE decoder) at the last shapes used; 0 before use.
+func (p *Pipeline) ArenaBytes() (text, unet, vae int64) {
+	if prog := p.text.Program(); prog != nil {
+		text = prog.ArenaBytes()
+	}
+	if prog := p.unet.Program(); prog != nil {
+		unet = prog.ArenaBytes()
+	}
+	if prog := p.vae.Program(); prog != nil {
+		vae = prog.ArenaBytes()
+	}
+	return text, unet, vae
+}

@@ -105,3 +105,11 @@ func TimestepEmbedding(t float64, dim int, flip bool, shift float64) []float32 {
 	}
 	return out
 }
+
+// Release frees the activation arena until the next call; the compiled
+// graph is kept.
+func (r *Runner) Release() {
+	if r.prog != nil {
+		r.prog.Release()
+	}
+}

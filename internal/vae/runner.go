@@ -58,3 +58,11 @@ func (r *Runner) Close() error {
 	r.prog = nil
 	return err
 }
+
+// Release frees the activation arena until the next call; the compiled
+// graph is kept.
+func (r *Runner) Release() {
+	if r.prog != nil {
+		r.prog.Release()
+	}
+}

@@ -159,3 +159,14 @@ func decode(out []float32, b []byte, dt DType) {
 		}
 	}
 }
+
+// Release tells the kernel the mapped pages are not needed for now
+// (madvise MADV_DONTNEED): they leave the process's resident set but stay
+// in the page cache, and the next access maps them back. Slices obtained
+// earlier stay valid. In-memory images are unaffected.
+func (f *File) Release() error {
+	if f.mapped == nil {
+		return nil
+	}
+	return unix.Madvise(f.mapped, unix.MADV_DONTNEED)
+}

@@ -253,3 +253,13 @@ func (s *Set) UsedBytes() int64 {
 	}
 	return n
 }
+
+// Release drops the set's mapped pages from the resident set (see
+// File.Release), e.g. the U-Net's weights while the VAE decodes.
+func (s *Set) Release() error {
+	var errs []error
+	for _, f := range s.files {
+		errs = append(errs, f.Release())
+	}
+	return errors.Join(errs...)
+}
