@@ -26,8 +26,15 @@ lint: staticcheck
 staticcheck:
 	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+# bench: kernel and tokenizer benchmarks, then the pipeline bench on the
+# full-size random-weight models when they exist (go run ./scripts/mkmodel).
+BENCH_MODELS ?= models/random-sd15 models/random-sd21
 bench: build
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./internal/kernels/ ./internal/clip/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -cpu 1,2 ./internal/kernels/
+	$(GO) test -run '^$$' -bench . ./internal/clip/
+	@for m in $(BENCH_MODELS); do \
+	  if [ -f $$m/model_index.json ]; then $(BIN) bench --model $$m --steps 3; \
+	  else echo "skipping $$m (generate it with go run ./scripts/mkmodel)"; fi; done
 
 run:
 	$(GO) run ./cmd/roentgen generate --prompt "Large right-sided pleural effusion." --seed 42 --out effusion.png
