@@ -125,16 +125,12 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 	if err := checkOutDir(filepath.Join(f.out, "probe")); err != nil {
 		return err
 	}
-	m, err := a.load()
+	p, err := a.loadPipeline()
 	if err != nil {
 		return err
 	}
-	p, err := pipeline.New(m)
-	if err != nil {
-		m.Close()
-		return fmt.Errorf("loading model: %w", err)
-	}
 	defer p.Close()
+	m := p.Models
 	opts := batchOptions(cmd, f, m)
 	if err := p.Validate(opts); err != nil {
 		return UsageError{err}

@@ -69,16 +69,12 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 				defer pprof.StopCPUProfile()
 			}
 			start := time.Now()
-			m, err := a.load()
+			p, err := a.loadPipeline()
 			if err != nil {
 				return err
 			}
-			p, err := pipeline.New(m)
-			if err != nil {
-				m.Close()
-				return fmt.Errorf("loading model: %w", err)
-			}
 			defer p.Close()
+			m := p.Models
 			r := benchResult{Model: m.Folder.Name, Steps: steps, Threads: kernels.Threads(), LoadS: time.Since(start).Seconds(), RoentgenVersion: VersionString()}
 			r.Width, r.Height = m.DefaultSize()
 			if w > 0 {

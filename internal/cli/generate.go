@@ -108,16 +108,12 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 		f.seed = uint64(binary.LittleEndian.Uint32(b[:]))
 	}
 	start := time.Now()
-	m, err := a.load()
+	p, err := a.loadPipeline()
 	if err != nil {
 		return err
 	}
-	p, err := pipeline.New(m)
-	if err != nil {
-		m.Close()
-		return fmt.Errorf("loading model: %w", err)
-	}
 	defer p.Close()
+	m := p.Models
 	w, h := m.DefaultSize()
 	if f.width > 0 || cmd.Flags().Changed("width") {
 		w = f.width

@@ -54,6 +54,20 @@ func (a *app) load() (*pipeline.Models, error) {
 	return m, nil
 }
 
+// loadPipeline loads the model and prepares a pipeline over it.
+func (a *app) loadPipeline() (*pipeline.Pipeline, error) {
+	m, err := a.load()
+	if err != nil {
+		return nil, err
+	}
+	p, err := pipeline.New(m)
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("loading model: %w", err)
+	}
+	return p, nil
+}
+
 func printInfo(w io.Writer, d pipeline.Description) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "model:       %s\n", d.Model)

@@ -33,8 +33,8 @@ func (t *TextEncoder) Forward(b *graph.Builder, ids *graph.Tensor) *graph.Tensor
 
 // TextRunner compiles the encoder once per (batch, length).
 type TextRunner struct {
+	graph.Cache
 	t     *TextEncoder
-	prog  *graph.Program
 	shape [2]int
 	ids   []float32
 }
@@ -50,8 +50,7 @@ func (r *TextRunner) Encode(ids [][]int) ([]float32, error) {
 		return nil, fmt.Errorf("text encoder: need 1 to %d token ids per prompt", a.MaxPos)
 	}
 	s := [2]int{len(ids), len(ids[0])}
-	if r.prog == nil || r.shape != s {
-		r.Close()
+	if r.Program() == nil || r.shape != s {
 		p, err := graph.Compile(graph.NewBuilder(), func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
 			in := b.Input("input_ids", s[0], s[1])
 			return []*graph.Tensor{in}, []*graph.Tensor{r.t.Forward(b, in)}
@@ -59,7 +58,8 @@ func (r *TextRunner) Encode(ids [][]int) ([]float32, error) {
 		if err != nil {
 			return nil, fmt.Errorf("text encoder: %w", err)
 		}
-		r.prog, r.shape, r.ids = p, s, make([]float32, s[0]*s[1])
+		r.Replace(p)
+		r.shape, r.ids = s, make([]float32, s[0]*s[1])
 	}
 	for i, row := range ids {
 		if len(row) != s[1] {
@@ -72,29 +72,9 @@ func (r *TextRunner) Encode(ids [][]int) ([]float32, error) {
 			r.ids[i*s[1]+j] = float32(id)
 		}
 	}
-	out, err := r.prog.Run(r.ids)
+	out, err := r.Program().Run(r.ids)
 	if err != nil {
 		return nil, fmt.Errorf("text encoder: %w", err)
 	}
 	return out[0], nil
-}
-
-// Close frees the compiled graph.
-func (r *TextRunner) Close() error {
-	if r.prog == nil {
-		return nil
-	}
-	err := r.prog.Close()
-	r.prog = nil
-	return err
-}
-
-// Program returns the compiled program of the last shape.
-func (r *TextRunner) Program() *graph.Program { return r.prog }
-
-// Release frees the activation arena until the next call.
-func (r *TextRunner) Release() {
-	if r.prog != nil {
-		r.prog.Release()
-	}
 }

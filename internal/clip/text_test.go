@@ -5,29 +5,16 @@ import (
 	"os"
 	"testing"
 
-	"github.com/roentgen-dev/roentgen/internal/diffusers"
 	"github.com/roentgen-dev/roentgen/internal/golden"
 )
 
 func loadText(t *testing.T, fixture string) *TextEncoder {
 	t.Helper()
-	f, err := diffusers.Open(golden.Path(t, fixture))
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, data, err := f.Config("text_encoder")
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, data, set := golden.Component(t, golden.Path(t, fixture), "text_encoder")
 	_, arch, err := ParseConfig(file, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, _, err := f.Weights("text_encoder", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { set.Close() })
 	te, err := NewTextEncoder(set, arch)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/roentgen-dev/roentgen/internal/diffusers"
 	"github.com/roentgen-dev/roentgen/internal/weights"
 )
 
@@ -102,4 +103,24 @@ func Close(t testing.TB, name string, got, want []float32, tol float64) {
 		return
 	}
 	t.Logf("%s: %v", name, d)
+}
+
+// Component opens one component of the pipeline folder dir: its config
+// file's path and bytes and its weights (closed when the test ends).
+func Component(t testing.TB, dir, name string) (file string, config []byte, set *weights.Set) {
+	t.Helper()
+	f, err := diffusers.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, config, err = f.Config(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _, err = f.Weights(name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { set.Close() })
+	return file, config, set
 }

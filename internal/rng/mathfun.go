@@ -1,6 +1,10 @@
 package rng
 
-import "math"
+import (
+	"math"
+
+	"github.com/roentgen-dev/roentgen/internal/kernels"
+)
 
 // The numel >= 16 normal path runs on AVX2 through avx_mathfun.h (Giovanni
 // Garberoglio's AVX port of Julien Pommier's sse_mathfun, after the Cephes
@@ -109,25 +113,5 @@ func sincos32(x float32) (sin, cos float32) {
 	return sin, cos
 }
 
-// fma32 returns a*b+c rounded once to float32, like vfmadd*ps. The float64
-// product is exact; the sum is rounded to odd in float64 so that the final
-// rounding to float32 is correct.
-func fma32(a, b, c float32) float32 {
-	p := float64(a) * float64(b)
-	cc := float64(c)
-	s := p + cc
-	bb := s - p
-	err := (p - (s - bb)) + (cc - bb)
-	if err != 0 {
-		bits := math.Float64bits(s)
-		if bits&1 == 0 {
-			if (err > 0) == (s > 0) {
-				bits++
-			} else {
-				bits--
-			}
-		}
-		s = math.Float64frombits(bits)
-	}
-	return float32(s)
-}
+// fma32 is a*b+c rounded once to float32, like vfmadd*ps.
+var fma32 = kernels.FMA32

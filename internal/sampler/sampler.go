@@ -8,6 +8,7 @@ package sampler
 
 import (
 	"fmt"
+	"github.com/roentgen-dev/roentgen/internal/kernels"
 	"math"
 	"strings"
 )
@@ -140,25 +141,8 @@ func log32(x float32) float32 { return float32(math.Log(float64(x))) }
 func exp32(x float32) float32 { return float32(math.Exp(float64(x))) }
 
 // fmaf is a*b+c with one float32 rounding, like the vfmadd the compiler
-// emits in torch's AVX2 kernels. The float64 product is exact; the sum is
-// rounded to odd so that the final rounding to float32 is correct.
-func fmaf(a, b, c float32) float32 {
-	p, cc := float64(a)*float64(b), float64(c)
-	s := p + cc
-	bb := s - p
-	if err := (p - (s - bb)) + (cc - bb); err != 0 {
-		bits := math.Float64bits(s)
-		if bits&1 == 0 {
-			if (err > 0) == (s > 0) {
-				bits++
-			} else {
-				bits--
-			}
-		}
-		s = math.Float64frombits(bits)
-	}
-	return float32(s)
-}
+// emits in torch's AVX2 kernels.
+var fmaf = kernels.FMA32
 
 // clone copies a tensor the sampler keeps in its history.
 func clone(x []float32) []float32 { return append([]float32(nil), x...) }

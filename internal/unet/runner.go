@@ -9,8 +9,8 @@ import (
 
 // Runner compiles the U-Net once per input shape and re-runs it each step.
 type Runner struct {
+	graph.Cache
 	m     *Model
-	prog  *graph.Program
 	shape [4]int // batch, height, width, context length
 	temb  []float32
 }
@@ -30,7 +30,7 @@ func (r *Runner) Predict(x []float32, t float64, ctx []float32, batch, h, w int)
 		return nil, fmt.Errorf("unet: text states have %d values, not a multiple of batch %d x %d", len(ctx), batch, a.CrossDim)
 	}
 	shape := [4]int{batch, h, w, len(ctx) / (batch * a.CrossDim)}
-	if r.prog == nil || r.shape != shape {
+	if r.Program() == nil || r.shape != shape {
 		if err := r.compile(shape); err != nil {
 			return nil, err
 		}
@@ -46,7 +46,7 @@ func (r *Runner) Predict(x []float32, t float64, ctx []float32, batch, h, w int)
 			in[i] = 2*v - 1
 		}
 	}
-	out, err := r.prog.Run(in, r.temb, ctx)
+	out, err := r.Program().Run(in, r.temb, ctx)
 	if err != nil {
 		return nil, fmt.Errorf("unet: %w", err)
 	}
@@ -54,10 +54,7 @@ func (r *Runner) Predict(x []float32, t float64, ctx []float32, batch, h, w int)
 }
 
 func (r *Runner) compile(s [4]int) error {
-	if r.prog != nil {
-		r.prog.Close()
-		r.prog = nil
-	}
+	r.Close()
 	a := r.m.Arch
 	p, err := graph.Compile(graph.NewBuilder(), func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
 		x := b.Input("sample", s[0], a.In, s[1], s[2])
@@ -68,21 +65,9 @@ func (r *Runner) compile(s [4]int) error {
 	if err != nil {
 		return fmt.Errorf("unet: building the graph for batch %d, latent %dx%d: %w", s[0], s[1], s[2], err)
 	}
-	r.prog, r.shape, r.temb = p, s, make([]float32, s[0]*a.C0)
+	r.Replace(p)
+	r.shape, r.temb = s, make([]float32, s[0]*a.C0)
 	return nil
-}
-
-// Program returns the compiled program of the last shape (for statistics).
-func (r *Runner) Program() *graph.Program { return r.prog }
-
-// Close frees the compiled graph.
-func (r *Runner) Close() error {
-	if r.prog == nil {
-		return nil
-	}
-	err := r.prog.Close()
-	r.prog = nil
-	return err
 }
 
 // TimestepEmbedding is diffusers' get_timestep_embedding for one timestep:
@@ -104,12 +89,4 @@ func TimestepEmbedding(t float64, dim int, flip bool, shift float64) []float32 {
 		out[i], out[half+i] = s, c
 	}
 	return out
-}
-
-// Release frees the activation arena until the next call; the compiled
-// graph is kept.
-func (r *Runner) Release() {
-	if r.prog != nil {
-		r.prog.Release()
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"testing"
 
-	"github.com/roentgen-dev/roentgen/internal/diffusers"
 	"github.com/roentgen-dev/roentgen/internal/golden"
 )
 
@@ -13,23 +12,11 @@ func load(t *testing.T, fixture string) *Model { return loadDir(t, golden.Path(t
 
 func loadDir(t *testing.T, dir string) *Model {
 	t.Helper()
-	f, err := diffusers.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, data, err := f.Config("unet")
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, data, set := golden.Component(t, dir, "unet")
 	_, arch, err := ParseConfig(file, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, _, err := f.Weights("unet", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { set.Close() })
 	m, err := New(set, arch)
 	if err != nil {
 		t.Fatal(err)

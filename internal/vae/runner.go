@@ -8,8 +8,8 @@ import (
 
 // Runner compiles the decoder once per latent shape.
 type Runner struct {
+	graph.Cache
 	d     *Decoder
-	prog  *graph.Program
 	shape [3]int
 	in    []float32
 }
@@ -25,8 +25,7 @@ func (r *Runner) Decode(latents []float32, batch, h, w int) ([]float32, error) {
 	if batch <= 0 || h <= 0 || w <= 0 || len(latents) != batch*a.Latent*h*w {
 		return nil, fmt.Errorf("vae: latents have %d values, want %d x %d x %d x %d", len(latents), batch, a.Latent, h, w)
 	}
-	if s := [3]int{batch, h, w}; r.prog == nil || r.shape != s {
-		r.Close()
+	if s := [3]int{batch, h, w}; r.Program() == nil || r.shape != s {
 		p, err := graph.Compile(graph.NewBuilder(), func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
 			z := b.Input("latents", batch, a.Latent, h, w)
 			return []*graph.Tensor{z}, []*graph.Tensor{r.d.Forward(b, z)}
@@ -34,35 +33,15 @@ func (r *Runner) Decode(latents []float32, batch, h, w int) ([]float32, error) {
 		if err != nil {
 			return nil, fmt.Errorf("vae: building the graph for %dx%d latents: %w", h, w, err)
 		}
-		r.prog, r.shape, r.in = p, s, make([]float32, len(latents))
+		r.Replace(p)
+		r.shape, r.in = s, make([]float32, len(latents))
 	}
 	for i, v := range latents {
 		r.in[i] = v / a.Scaling // latents / scaling_factor, as diffusers divides
 	}
-	out, err := r.prog.Run(r.in)
+	out, err := r.Program().Run(r.in)
 	if err != nil {
 		return nil, fmt.Errorf("vae: %w", err)
 	}
 	return out[0], nil
-}
-
-// Program returns the compiled program of the last shape.
-func (r *Runner) Program() *graph.Program { return r.prog }
-
-// Close frees the compiled graph.
-func (r *Runner) Close() error {
-	if r.prog == nil {
-		return nil
-	}
-	err := r.prog.Close()
-	r.prog = nil
-	return err
-}
-
-// Release frees the activation arena until the next call; the compiled
-// graph is kept.
-func (r *Runner) Release() {
-	if r.prog != nil {
-		r.prog.Release()
-	}
 }

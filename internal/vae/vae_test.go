@@ -3,29 +3,16 @@ package vae
 import (
 	"testing"
 
-	"github.com/roentgen-dev/roentgen/internal/diffusers"
 	"github.com/roentgen-dev/roentgen/internal/golden"
 )
 
 func load(t *testing.T, fixture string) *Decoder {
 	t.Helper()
-	f, err := diffusers.Open(golden.Path(t, fixture))
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, data, err := f.Config("vae")
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, data, set := golden.Component(t, golden.Path(t, fixture), "vae")
 	_, arch, err := ParseConfig(file, data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, _, err := f.Weights("vae", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { set.Close() })
 	d, err := New(set, arch)
 	if err != nil {
 		t.Fatal(err)
