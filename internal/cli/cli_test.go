@@ -242,3 +242,17 @@ func TestGenerateDICOM(t *testing.T) {
 		t.Errorf("rgb DICOM: exit %d %q", code, errs)
 	}
 }
+
+// TestLongPromptWarns: a prompt over 75 tokens is truncated as diffusers
+// does, with a warning naming the dropped words.
+func TestLongPromptWarns(t *testing.T) {
+	long := strings.Repeat("effusion ", 80) + "pneumothorax tail"
+	out := filepath.Join(t.TempDir(), "x.png")
+	_, errs, code := run(t, "generate", "--prompt", long, "--steps", "1", "--out", out)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	if !strings.Contains(errs, "warning: the prompt is longer than 75 tokens") || !strings.Contains(errs, "pneumothorax tail") {
+		t.Errorf("stderr %q", errs)
+	}
+}

@@ -232,6 +232,9 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 	p, o := r.p, r.o
 	s, err := sampler.New(o.Scheduler, p.Scheduler, o.Steps, sampler.Options{Eta: o.Eta})
 	if err != nil {
+		if o.Scheduler == "" { // the model's own scheduler: name its config
+			return fmt.Errorf("%s: %w", p.Models.Folder.Path("scheduler", "scheduler_config.json"), err)
+		}
 		return err
 	}
 	r.res.Timesteps = s.Timesteps()
