@@ -81,6 +81,9 @@ func (p *Pipeline) Validate(o Options) error {
 	case o.NumImages > maxImages:
 		return fmt.Errorf("num-images %d is more than %d per call (use roentgen batch)", o.NumImages, maxImages)
 	}
+	if _, err := sampler.New(o.Scheduler, p.Scheduler, o.Steps, sampler.Options{Eta: o.Eta}); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
 	batch := o.NumImages
 	if o.Guidance > 1 {
 		batch *= 2

@@ -159,3 +159,22 @@ func typeName(s Sampler) string {
 	}
 	return "?"
 }
+
+// TestStepsPastTheSchedule: with steps_offset 1 and leading spacing, 1000
+// steps reach t = 1000, one past alphas_cumprod (diffusers raises an
+// IndexError); every sampler must refuse with an error, not index out of
+// range. 999 steps stay inside.
+func TestStepsPastTheSchedule(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`{"_class_name": "PNDMScheduler", "steps_offset": 1, "skip_prk_steps": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"pndm", "ddim"} {
+		if _, err := New(name, cfg, 1000, Options{}); err == nil || !strings.Contains(err.Error(), "give timestep 1000, outside 0..999") {
+			t.Errorf("%s: got %v", name, err)
+		}
+		if _, err := New(name, cfg, 999, Options{}); err != nil {
+			t.Errorf("%s with 999 steps: %v", name, err)
+		}
+	}
+}

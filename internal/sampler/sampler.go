@@ -111,6 +111,15 @@ func New(name string, cfg Config, steps int, opts Options) (Sampler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sampler %s: %w", label(name, v.class), err)
 	}
+	// steps_offset can push the leading grid past the schedule (1000 steps
+	// with offset 1 reach t = 1000): diffusers fails there with an
+	// IndexError; say so instead of indexing out of range.
+	for _, t := range s.Timesteps() {
+		if t < 0 || t > float64(p.trainSteps-1) {
+			return nil, fmt.Errorf("sampler %s: %d steps give timestep %g, outside 0..%d (steps_offset %d); use fewer steps",
+				label(name, v.class), steps, t, p.trainSteps-1, p.stepsOffset)
+		}
+	}
 	return s, nil
 }
 

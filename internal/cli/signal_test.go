@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestGenerateStopsCleanlyOnSignal interrupts a long generate: it must exit
+// 1 with a one-line message, write no image and leave no temporary file.
+func TestGenerateStopsCleanlyOnSignal(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		dir := t.TempDir()
+		cmd := exec.Command(roentgenBinary(t), "generate", "--prompt", "Cardiomegaly.", "--steps", "999", "--out", filepath.Join(dir, "x.png"))
+		cmd.Env = append(os.Environ(), "ROENTGEN_MODEL=")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		exit, ok := err.(*exec.ExitError)
+		if !ok || exit.ExitCode() != 1 {
+			t.Fatalf("%v: exit %v, stderr %q", sig, err, stderr.String())
+		}
+		if !strings.Contains(stderr.String(), "roentgen: generating: interrupted; no image was written") || strings.Contains(stderr.String(), "goroutine") {
+			t.Errorf("%v: stderr %q", sig, stderr.String())
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("%v: left %v in the output folder", sig, entries)
+		}
+	}
+}
