@@ -1,0 +1,119 @@
+package pipeline
+
+import (
+	"fmt"
+	"runtime/debug"
+	"time"
+
+	"github.com/roentgen-dev/roentgen/internal/imageio"
+	"github.com/roentgen-dev/roentgen/internal/sampler"
+)
+
+// run is one generation in progress.
+type run struct {
+	p   *Pipeline
+	o   Options
+	res *Result
+}
+
+func (r *run) emit(e Event) {
+	if r.o.Progress != nil {
+		r.o.Progress(e)
+	}
+}
+
+func (r *run) stage(name string, f func() error) error {
+	r.emit(Event{Stage: name})
+	start := time.Now()
+	if err := f(); err != nil {
+		return err
+	}
+	r.res.Stages[name] = time.Since(start)
+	r.emit(Event{Stage: name, Done: true, Elapsed: r.res.Stages[name]})
+	return nil
+}
+
+// canceled returns the context's error once it is done.
+func (r *run) canceled() error {
+	if r.o.Ctx == nil {
+		return nil
+	}
+	return r.o.Ctx.Err()
+}
+
+func (r *run) latentSize() int {
+	sf := r.p.Models.VAEArch.ScaleFactor()
+	return r.p.Models.UNetArch.In * (r.o.Height / sf) * (r.o.Width / sf)
+}
+
+// denoise scales the initial latents of n images by init_noise_sigma, runs
+// the sampler loop with classifier-free guidance over the text states ctx
+// ([uncond×n; cond×n], or cond×n without guidance), and decodes.
+func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error {
+	p, o := r.p, r.o
+	s, err := sampler.New(o.Scheduler, p.Scheduler, o.Steps, sampler.Options{Eta: o.Eta})
+	if err != nil {
+		if o.Scheduler == "" { // the model's own scheduler: name its config
+			return fmt.Errorf("%s: %w", p.Models.Folder.Path("scheduler", "scheduler_config.json"), err)
+		}
+		return err
+	}
+	r.res.Timesteps = s.Timesteps()
+	sf := p.Models.VAEArch.ScaleFactor()
+	c, h, w := p.Models.UNetArch.In, o.Height/sf, o.Width/sf
+	cfg := o.Guidance > 1
+	sigma := float32(s.InitNoiseSigma())
+	for i := range latents {
+		latents[i] *= sigma
+	}
+	err = r.stage("denoise", func() error {
+		start := time.Now()
+		for i, t := range r.res.Timesteps {
+			if err := r.canceled(); err != nil {
+				return err
+			}
+			in := s.ScaleInput(latents, i)
+			batch := n
+			if cfg {
+				in = append(append(make([]float32, 0, 2*len(in)), in...), in...) // [uncond; cond]
+				batch = 2 * n
+			}
+			out, err := p.unet.Predict(in, t, ctx, batch, h, w)
+			if err != nil {
+				return err
+			}
+			pred := out
+			if cfg {
+				pred = guide(out, float32(o.Guidance))
+			}
+			latents = s.Step(pred, i, latents, noise)
+			r.emit(Event{Stage: "denoise", Step: i + 1, Total: len(r.res.Timesteps), Elapsed: time.Since(start)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.res.Latents = latents
+	// Only one network works at a time: hand the U-Net's activations and
+	// mapped weights back before the VAE needs its own, so peak memory is
+	// the larger stage, not the sum.
+	p.text.Release()
+	p.unet.Release()
+	p.Models.release("text_encoder")
+	p.Models.release("unet")
+	debug.FreeOSMemory()
+	return r.stage("decode", func() error {
+		per := c * h * w
+		for i := range n {
+			img, err := p.vae.Decode(latents[i*per:(i+1)*per], 1, h, w)
+			if err != nil {
+				return err
+			}
+			r.res.Images = append(r.res.Images, imageio.FromDecoder(img, p.Models.VAEArch.Out, o.Height, o.Width))
+		}
+		p.vae.Release()
+		p.Models.release("vae")
+		return nil
+	})
+}
