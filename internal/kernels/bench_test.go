@@ -40,14 +40,18 @@ func BenchmarkSgemm4096x2880x320(b *testing.B)    { benchSgemm(b, 4096, 2880, 32
 func BenchmarkSgemm4096x2880x320F16(b *testing.B) { benchSgemm(b, 4096, 2880, 320, true) }
 func BenchmarkSgemm1024(b *testing.B)             { benchSgemm(b, 1024, 1024, 1024, false) }
 
-func benchConv(b *testing.B, p Conv2DParams) {
+func benchConv(b *testing.B, p Conv2DParams) { benchConvWith(b, p, Conv2D) }
+
+// benchConvWith times conv, reporting direct-convolution FLOPs per second
+// ("effective" GFLOP/s for the Winograd path).
+func benchConvWith(b *testing.B, p Conv2DParams, conv func(out, x []float32, w Weights, bias, residual []float32, p Conv2DParams)) {
 	oh, ow := p.OutHW()
 	x, w, bias := randSlice(1, p.N*p.Cin*p.H*p.W), randSlice(2, p.Cout*p.Cin*p.KH*p.KW), randSlice(3, p.Cout)
 	res, out := randSlice(4, p.N*p.Cout*oh*ow), make([]float32, p.N*p.Cout*oh*ow)
 	SetThreads(runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	for range b.N {
-		Conv2D(out, x, Weights{F32: w}, bias, res, p)
+		conv(out, x, Weights{F32: w}, bias, res, p)
 	}
 	reportGFLOPS(b, 2*float64(p.N*p.Cout*oh*ow)*float64(p.Cin*p.KH*p.KW))
 }
@@ -83,3 +87,44 @@ func BenchmarkAttention(b *testing.B) { benchAttention(b, 2, 4096, 4096, 8, 40) 
 
 // BenchmarkAttentionCross is the matching cross-attention over 77 text tokens.
 func BenchmarkAttentionCross(b *testing.B) { benchAttention(b, 2, 4096, 77, 8, 40) }
+
+// The 3×3 shapes with each algorithm forced, to place winogradProfitable's
+// thresholds; the U-Net's 16×16 and 32×32 levels (CFG batch) and the VAE's
+// 512-channel level are in between.
+var conv3x3Shapes = []struct {
+	name string
+	p    Conv2DParams
+}{
+	{"320x64x64", Conv2DParams{N: 1, Cin: 320, H: 64, W: 64, Cout: 320}},
+	{"VAE128x256x256", Conv2DParams{N: 1, Cin: 128, H: 256, W: 256, Cout: 128}},
+	{"VAE512x64x64", Conv2DParams{N: 1, Cin: 512, H: 64, W: 64, Cout: 512}},
+	{"640x32x32x2", Conv2DParams{N: 2, Cin: 640, H: 32, W: 32, Cout: 640}},
+	{"1280x16x16x2", Conv2DParams{N: 2, Cin: 1280, H: 16, W: 16, Cout: 1280}},
+	{"1280x8x8x2", Conv2DParams{N: 2, Cin: 1280, H: 8, W: 8, Cout: 1280}},
+	{"1280x4x4x2", Conv2DParams{N: 2, Cin: 1280, H: 4, W: 4, Cout: 1280}},
+	{"2560to1280x8x8", Conv2DParams{N: 1, Cin: 2560, H: 8, W: 8, Cout: 1280}},
+	{"4to320x64x64", Conv2DParams{N: 2, Cin: 4, H: 64, W: 64, Cout: 320}},
+}
+
+func benchConv3x3Forced(b *testing.B, winograd bool) {
+	for _, s := range conv3x3Shapes {
+		p := s.p
+		p.KH, p.KW, p.Stride, p.Pad = 3, 3, 1, 1
+		b.Run(s.name, func(b *testing.B) {
+			benchConvWith(b, p, func(out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
+				if winograd {
+					conv3x3Winograd(active, out, x, w, bias, residual, p)
+				} else {
+					conv2DDirect(active, out, x, w, bias, residual, p)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkConv3x3Direct is the im2col GEMM path at conv3x3Shapes.
+func BenchmarkConv3x3Direct(b *testing.B) { benchConv3x3Forced(b, false) }
+
+// BenchmarkConv3x3Winograd is the F(2×2, 3×3) path at conv3x3Shapes; its
+// GFLOP/s count the direct convolution's FLOPs.
+func BenchmarkConv3x3Winograd(b *testing.B) { benchConv3x3Forced(b, true) }

@@ -54,6 +54,15 @@ func Conv2D(out, x []float32, w Weights, bias, residual []float32, p Conv2DParam
 }
 
 func conv2D(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
+	if winogradProfitable(p) {
+		conv3x3Winograd(mk, out, x, w, bias, residual, p)
+		return
+	}
+	conv2DDirect(mk, out, x, w, bias, residual, p)
+}
+
+// conv2DDirect is conv2D as one im2col GEMM per image.
+func conv2DDirect(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
 	oh, ow := p.OutHW()
 	ohw, hw := oh*ow, p.H*p.W
 	k := p.Cin * p.KH * p.KW

@@ -19,9 +19,19 @@ func TestItemsIndependentOfBatch(t *testing.T) {
 		{Prompt: "Cardiomegaly.", NegativePrompt: "blurry", Seed: 12},
 		{Prompt: "No acute cardiopulmonary process.", Seed: 13},
 	}
-	for _, sched := range []string{"euler-a", "ddim"} {
-		for _, g := range []float64{4, 1} {
-			o := Options{Steps: 4, Guidance: g, Scheduler: sched, Width: 64, Height: 48, NumImages: 1}
+	for _, c := range []struct {
+		sched string
+		g     float64
+		w, h  int
+	}{
+		{"euler-a", 4, 64, 48}, {"euler-a", 1, 64, 48}, {"ddim", 4, 64, 48}, {"ddim", 1, 64, 48},
+		// 256 px: the 32-channel levels have 16+ tiles per image, so the
+		// convolutions take the Winograd path in both runs.
+		{"ddim", 4, 256, 256},
+	} {
+		{
+			sched, g := c.sched, c.g
+			o := Options{Steps: 2, Guidance: g, Scheduler: sched, Width: c.w, Height: c.h, NumImages: 1}
 			batch, err := p.GenerateItems(items, o)
 			if err != nil {
 				t.Fatal(err)

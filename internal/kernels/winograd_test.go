@@ -1,0 +1,156 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+
+	"github.com/x448/float16"
+)
+
+// winogradCases are 3×3, stride-1, pad-1 shapes with odd sizes: H and W
+// odd or not multiples of the 2×2 tile, channel counts that are not
+// multiples of mr, nr or kc, more than one image, and tile counts on both
+// sides of a task's block.
+var winogradCases = []Conv2DParams{
+	{N: 1, Cin: 1, H: 1, W: 1, Cout: 1},
+	{N: 2, Cin: 3, H: 5, W: 7, Cout: 5},
+	{N: 1, Cin: 4, H: 9, W: 11, Cout: 7},
+	{N: 2, Cin: 37, H: 13, W: 19, Cout: 33},
+	{N: 2, Cin: 331, H: 7, W: 6, Cout: 13},
+	{N: 1, Cin: 5, H: 33, W: 41, Cout: 9},
+	{N: 3, Cin: 2, H: 2, W: 30, Cout: 3},
+	// More than wgFewTiles tiles: blocks of output tiles per task.
+	{N: 2, Cin: 37, H: 45, W: 47, Cout: 33},
+}
+
+// TestConv3x3Winograd checks the Winograd path against the float64 naive
+// convolution. The tolerance is the same as TestConv2D's direct path: the
+// measured worst error (TestWinogradError) is a few times float32's
+// rounding of a Cin*9-term dot product, well inside 1e-5*Cin*9 absolute.
+func TestConv3x3Winograd(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
+		for _, p := range winogradCases {
+			p.KH, p.KW, p.Stride, p.Pad = 3, 3, 1, 1
+			n := p.N * p.Cout * p.H * p.W
+			x := randSlice(1, p.N*p.Cin*p.H*p.W)
+			w := randSlice(2, p.Cout*p.Cin*9)
+			bias := randSlice(3, p.Cout)
+			res := randSlice(4, n)
+			k := float64(p.Cin * 9)
+			for _, withRes := range []bool{false, true} {
+				r := res
+				if !withRes {
+					r = nil
+				}
+				out := nanSlice(n)
+				conv3x3Winograd(active, out, x, Weights{F32: w}, bias, r, p)
+				checkClose(t, name("%+v res=%v", p, withRes), out, naiveConv(x, w, bias, r, p), 1e-5*k, 1e-5)
+			}
+			w16 := make([]uint16, len(w))
+			for i, v := range w {
+				w16[i] = float16.Fromfloat32(v).Bits()
+				w[i] = float16.Frombits(w16[i]).Float32()
+			}
+			out := nanSlice(n)
+			conv3x3Winograd(active, out, x, Weights{F16: w16}, nil, res, p)
+			checkClose(t, name("%+v f16", p), out, naiveConv(x, w, nil, res, p), 1e-5*k, 1e-5)
+		}
+	})
+}
+
+// TestWinogradModes checks that the few-tiles path gives the same bits as
+// the tile-block path.
+func TestWinogradModes(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
+		p := Conv2DParams{N: 2, Cin: 41, H: 45, W: 47, Cout: 35, KH: 3, KW: 3, Stride: 1, Pad: 1}
+		nt := p.N * 23 * 24
+		if nt <= wgFewTiles {
+			t.Fatalf("%d tiles take the few-tiles path", nt)
+		}
+		x, w, res := randSlice(1, p.N*p.Cin*p.H*p.W), randSlice(2, p.Cout*p.Cin*9), randSlice(3, p.N*p.Cout*p.H*p.W)
+		a, b := make([]float32, len(res)), make([]float32, len(res))
+		conv3x3Winograd(active, a, x, Weights{F32: w}, w[:p.Cout], res, p)
+		winogradFew(active, b, x, Weights{F32: w}, w[:p.Cout], res, p, nt)
+		sameBits(t, "few vs blocks", b, a)
+	})
+}
+
+// TestWinogradError measures the worst error of the Winograd and direct
+// paths against float64 on a U-Net-sized layer, relative to the largest
+// output, and requires Winograd to stay within 4x the direct path's error
+// plus 1e-6 (the goldens allow 1e-4 relative to the largest value).
+func TestWinogradError(t *testing.T) {
+	p := Conv2DParams{N: 1, Cin: 320, H: 12, W: 13, Cout: 24, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	x := randSlice(5, p.N*p.Cin*p.H*p.W)
+	w := randSlice(6, p.Cout*p.Cin*9)
+	want := naiveConv(x, w, nil, nil, p)
+	worst := func(got []float32) float64 {
+		var d, m float64
+		for i, v := range want {
+			d = max(d, math.Abs(float64(got[i])-v))
+			m = max(m, math.Abs(v))
+		}
+		return d / m
+	}
+	wg, direct := make([]float32, len(want)), make([]float32, len(want))
+	conv3x3Winograd(active, wg, x, Weights{F32: w}, nil, nil, p)
+	q := p
+	q.Pad = 1
+	direct2D(direct, x, Weights{F32: w}, q)
+	ew, ed := worst(wg), worst(direct)
+	t.Logf("max|err|/max|want|: winograd %.3g, direct %.3g", ew, ed)
+	if ew > 4*ed+1e-6 {
+		t.Errorf("winograd error %.3g, direct %.3g", ew, ed)
+	}
+}
+
+// direct2D runs the im2col GEMM path whatever winogradProfitable says.
+func direct2D(out, x []float32, w Weights, p Conv2DParams) {
+	conv2DDirect(active, out, x, w, nil, nil, p)
+}
+
+// TestConv2DPicksWinograd checks that Conv2D takes the Winograd path for a
+// shape winogradProfitable accepts, bit for bit, and the direct path for
+// one it rejects.
+func TestConv2DPicksWinograd(t *testing.T) {
+	for _, p := range []Conv2DParams{
+		{N: 2, Cin: 32, H: 23, W: 25, Cout: 40, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{N: 1, Cin: 32, H: 8, W: 8, Cout: 40, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	} {
+		x, w := randSlice(1, p.N*p.Cin*p.H*p.W), randSlice(2, p.Cout*p.Cin*9)
+		got, want := make([]float32, p.N*p.Cout*p.H*p.W), make([]float32, p.N*p.Cout*p.H*p.W)
+		Conv2D(got, x, Weights{F32: w}, nil, nil, p)
+		if winogradProfitable(p) {
+			conv3x3Winograd(active, want, x, Weights{F32: w}, nil, nil, p)
+		} else {
+			conv2DDirect(active, want, x, Weights{F32: w}, nil, nil, p)
+		}
+		sameBits(t, name("%+v winograd=%v", p, winogradProfitable(p)), got, want)
+	}
+	if !winogradProfitable(Conv2DParams{N: 2, Cin: 32, H: 23, W: 25, Cout: 40, KH: 3, KW: 3, Stride: 1, Pad: 1}) {
+		t.Error("2×32×23×25 should take the Winograd path")
+	}
+}
+
+// TestConvBatchInvariant: an image's output does not depend on the other
+// images of the batch, on either side of the Winograd cut-offs (the batch
+// command's byte-equality with generate rests on this).
+func TestConvBatchInvariant(t *testing.T) {
+	for _, s := range []struct{ c, h, w int }{{32, 8, 8}, {32, 7, 7}, {40, 4, 4}, {32, 16, 6}, {8, 16, 16}, {32, 30, 30}} {
+		p1 := Conv2DParams{N: 1, Cin: s.c, H: s.h, W: s.w, Cout: s.c, KH: 3, KW: 3, Stride: 1, Pad: 1}
+		p3 := p1
+		p3.N = 3
+		w := randSlice(1, s.c*s.c*9)
+		bias := randSlice(2, s.c)
+		x := randSlice(3, 3*s.c*s.h*s.w)
+		one := make([]float32, s.c*s.h*s.w)
+		three := make([]float32, 3*len(one))
+		Conv2D(one, x[:len(one)], Weights{F32: w}, bias, nil, p1)
+		Conv2D(three, x, Weights{F32: w}, bias, nil, p3)
+		for i := range one {
+			if one[i] != three[i] {
+				t.Fatalf("%+v: image 0 differs alone and in a batch of 3 at %d: %v vs %v", s, i, one[i], three[i])
+			}
+		}
+	}
+}
