@@ -94,24 +94,7 @@ func conv3x3Winograd(mk *microKernel, out, x []float32, w Weights, bias, residua
 		// still in cache for the inverse transform.
 		for r0 := 0; r0 < mpad; r0 += cr {
 			r1 := min(r0+cr, mpad)
-			for xi := range wgT {
-				a, b, c := u[xi*us:], v[xi*vs:], m[xi*ms:]
-				for p0 := 0; p0 < p.Cin; p0 += kc {
-					kb := min(kc, p.Cin-p0)
-					var beta float32
-					if p0 > 0 {
-						beta = 1
-					}
-					ablk, bblk := a[p0*mpad:], b[p0*nb:]
-					// A B panel stays in L1 while the A panels stream.
-					for jc := 0; jc < nb; jc += nr {
-						bp := bblk[jc*kb : (jc+nr)*kb]
-						for ir := r0; ir < r1; ir += mr {
-							mk.fn(kb, ablk[ir*kb:(ir+mr)*kb], bp, c[(ir-r0)*nb+jc:], nb, 1, beta)
-						}
-					}
-				}
-			}
+			winogradProducts(mk, u, v, m, us, vs, ms, mpad, r0, r1, p.Cin, kc, nb)
 			winogradOutput(out, m, bias, residual, p, t0, min(nb, nt-t0), nb, r0, min(r1, p.Cout), ms)
 		}
 	})
@@ -149,23 +132,7 @@ func winogradFew(mk *microKernel, out, x []float32, w Weights, bias, residual []
 		for pn := range rows / mr {
 			winogradWeightPanel(u, w, p.Cin, p.Cout, rows, kc, mr, us, r0/mr+pn, pn)
 		}
-		for xi := range wgT {
-			a, b, c := u[xi*us:], v[xi*vs:], m[xi*ms:]
-			for p0 := 0; p0 < p.Cin; p0 += kc {
-				kb := min(kc, p.Cin-p0)
-				var beta float32
-				if p0 > 0 {
-					beta = 1
-				}
-				ablk, bblk := a[p0*rows:], b[p0*nb:]
-				for jc := 0; jc < nb; jc += nr {
-					bp := bblk[jc*kb : (jc+nr)*kb]
-					for ir := 0; ir < rows; ir += mr {
-						mk.fn(kb, ablk[ir*kb:(ir+mr)*kb], bp, c[ir*nb+jc:], nb, 1, beta)
-					}
-				}
-			}
-		}
+		winogradProducts(mk, u, v, m, us, vs, ms, rows, 0, rows, p.Cin, kc, nb)
 		winogradOutput(out, m, bias, residual, p, 0, nt, nb, r0, min(r0+rows, p.Cout), ms)
 	})
 }
@@ -362,6 +329,32 @@ func winogradOutput(out, m, bias, residual []float32, p Conv2DParams, t0, valid,
 				if oy += 2; oy >= h {
 					oy = 0
 					n++
+				}
+			}
+		}
+	}
+}
+
+// winogradProducts runs, for each of the 16 tile positions ξ, the product
+// M_ξ[r0:r1] = U_ξ[r0:r1] · V_ξ over the input channels in kc-deep blocks
+// (U's packed panels hold aRows rows per depth block; M's rows count from
+// r0). A B panel stays in L1 while the A panels stream. Both Winograd
+// drivers call it, so they round identically.
+func winogradProducts(mk *microKernel, u, v, m []float32, us, vs, ms, aRows, r0, r1, cin, kc, nb int) {
+	mr, nr := mk.mr, mk.nr
+	for xi := range wgT {
+		a, b, c := u[xi*us:], v[xi*vs:], m[xi*ms:]
+		for p0 := 0; p0 < cin; p0 += kc {
+			kb := min(kc, cin-p0)
+			var beta float32
+			if p0 > 0 {
+				beta = 1
+			}
+			ablk, bblk := a[p0*aRows:], b[p0*nb:]
+			for jc := 0; jc < nb; jc += nr {
+				bp := bblk[jc*kb : (jc+nr)*kb]
+				for ir := r0; ir < r1; ir += mr {
+					mk.fn(kb, ablk[ir*kb:(ir+mr)*kb], bp, c[(ir-r0)*nb+jc:], nb, 1, beta)
 				}
 			}
 		}
