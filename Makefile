@@ -2,7 +2,8 @@
 GO        ?= go
 STATICCHECK_VERSION ?= v0.8.2
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X github.com/roentgen-dev/roentgen/internal/cli.Version=$(VERSION)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X github.com/roentgen-dev/roentgen/internal/cli.Version=$(VERSION) -X github.com/roentgen-dev/roentgen/internal/cli.Revision=$(REVISION)
 BIN       := bin/roentgen
 
 .PHONY: build test lint staticcheck bench run fuzz clean

@@ -9,9 +9,13 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is the release version; `make build` sets it with -ldflags -X.
-// When empty, the module version from the build info is used.
-var Version = ""
+// Version and Revision are set by `make build` with -ldflags -X. When
+// empty, the module version and VCS revision from the build info are used
+// (go build stamps them unless -buildvcs=false).
+var (
+	Version  = ""
+	Revision = ""
+)
 
 // VersionString returns the version, VCS revision and Go version.
 func VersionString() string {
@@ -31,6 +35,9 @@ func VersionString() string {
 	}
 	if v == "" {
 		v = "(devel)"
+	}
+	if rev == "unknown" && Revision != "" {
+		rev = Revision
 	}
 	return fmt.Sprintf("roentgen %s (revision %s%s, %s, %s/%s)", v, rev, dirty, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
