@@ -111,12 +111,13 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 			}
 			sort.Float64s(stepTimes)
 			r.UNetStepS = stepTimes[(len(stepTimes)-1)/2]
-			_, uf, vf := p.FLOPs()
+			_, us, vs := p.Stats()
+			uf, vf := us.FLOPs, vs.FLOPs
 			r.UNetGFLOPs, r.VAEGFLOPs = float64(uf)/1e9, float64(vf)/1e9 // the batch-2 program is the whole guided step
 			r.UNetGFLOPS = r.UNetGFLOPs / r.UNetStepS
 			r.VAEGFLOPS = r.VAEGFLOPs / r.VAEDecodeS
 			r.PeakRSSBytes = peakRSS()
-			_, r.UNetArenaBytes, r.VAEArenaBytes = p.ArenaBytes()
+			r.UNetArenaBytes, r.VAEArenaBytes = us.ArenaBytes, vs.ArenaBytes
 			r.WeightBytes = m.EstimateMemory(r.Width, r.Height, 2).Weights
 			r.TotalS = time.Since(start).Seconds()
 			if asJSON {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"fmt"
+	"github.com/roentgen-dev/roentgen/internal/graph"
 	"io"
 
 	"github.com/roentgen-dev/roentgen/internal/clip"
@@ -89,32 +90,21 @@ func (p *Pipeline) Close() error {
 	return errors.Join(p.text.Close(), p.unet.Close(), p.vae.Close(), p.Models.Close())
 }
 
-// FLOPs returns the arithmetic of one run of each compiled network (text
-// encoder, U-Net step, VAE decode) at the last shapes used; 0 before use.
-func (p *Pipeline) FLOPs() (text, unet, vae int64) {
-	if prog := p.text.Program(); prog != nil {
-		text = prog.FLOPs()
-	}
-	if prog := p.unet.Program(); prog != nil {
-		unet = prog.FLOPs()
-	}
-	if prog := p.vae.Program(); prog != nil {
-		vae = prog.FLOPs()
-	}
-	return text, unet, vae
+// NetStats describes one compiled network at the last shapes it ran.
+type NetStats struct {
+	FLOPs      int64 // arithmetic of one run, a multiply-add counting two
+	ArenaBytes int64 // its activation arena
 }
 
-// ArenaBytes returns the activation arena of each compiled network (text
-// encoder, U-Net, VAE decoder) at the last shapes used; 0 before use.
-func (p *Pipeline) ArenaBytes() (text, unet, vae int64) {
-	if prog := p.text.Program(); prog != nil {
-		text = prog.ArenaBytes()
+func statsOf(prog *graph.Program) NetStats {
+	if prog == nil {
+		return NetStats{}
 	}
-	if prog := p.unet.Program(); prog != nil {
-		unet = prog.ArenaBytes()
-	}
-	if prog := p.vae.Program(); prog != nil {
-		vae = prog.ArenaBytes()
-	}
-	return text, unet, vae
+	return NetStats{FLOPs: prog.FLOPs(), ArenaBytes: prog.ArenaBytes()}
+}
+
+// Stats returns the text encoder's, U-Net's and VAE decoder's NetStats;
+// zero for a network that has not run yet.
+func (p *Pipeline) Stats() (text, unet, vae NetStats) {
+	return statsOf(p.text.Program()), statsOf(p.unet.Program()), statsOf(p.vae.Program())
 }
