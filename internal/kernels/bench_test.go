@@ -88,7 +88,7 @@ func BenchmarkAttention(b *testing.B) { benchAttention(b, 2, 4096, 4096, 8, 40) 
 // BenchmarkAttentionCross is the matching cross-attention over 77 text tokens.
 func BenchmarkAttentionCross(b *testing.B) { benchAttention(b, 2, 4096, 77, 8, 40) }
 
-// The 3×3 shapes with each algorithm forced, to place winogradProfitable's
+// The 3×3 shapes with each algorithm forced, to place winogradAlgo's
 // thresholds; the U-Net's 16×16 and 32×32 levels (CFG batch) and the VAE's
 // 512-channel level are in between.
 var conv3x3Shapes = []struct {
@@ -106,14 +106,14 @@ var conv3x3Shapes = []struct {
 	{"4to320x64x64", Conv2DParams{N: 2, Cin: 4, H: 64, W: 64, Cout: 320}},
 }
 
-func benchConv3x3Forced(b *testing.B, winograd bool) {
+func benchConv3x3Forced(b *testing.B, a *wgAlgo) {
 	for _, s := range conv3x3Shapes {
 		p := s.p
 		p.KH, p.KW, p.Stride, p.Pad = 3, 3, 1, 1
 		b.Run(s.name, func(b *testing.B) {
 			benchConvWith(b, p, func(out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
-				if winograd {
-					conv3x3Winograd(active, out, x, w, bias, residual, p)
+				if a != nil {
+					conv3x3Winograd(active, a, out, x, w, bias, residual, p)
 				} else {
 					conv2DDirect(active, out, x, w, bias, residual, p)
 				}
@@ -123,8 +123,11 @@ func benchConv3x3Forced(b *testing.B, winograd bool) {
 }
 
 // BenchmarkConv3x3Direct is the im2col GEMM path at conv3x3Shapes.
-func BenchmarkConv3x3Direct(b *testing.B) { benchConv3x3Forced(b, false) }
+func BenchmarkConv3x3Direct(b *testing.B) { benchConv3x3Forced(b, nil) }
 
-// BenchmarkConv3x3Winograd is the F(2×2, 3×3) path at conv3x3Shapes; its
+// BenchmarkConv3x3Winograd2 is the F(2×2, 3×3) path at conv3x3Shapes; its
 // GFLOP/s count the direct convolution's FLOPs.
-func BenchmarkConv3x3Winograd(b *testing.B) { benchConv3x3Forced(b, true) }
+func BenchmarkConv3x3Winograd2(b *testing.B) { benchConv3x3Forced(b, wg2) }
+
+// BenchmarkConv3x3Winograd4 is the F(4×4, 3×3) path at conv3x3Shapes.
+func BenchmarkConv3x3Winograd4(b *testing.B) { benchConv3x3Forced(b, wg4) }

@@ -54,8 +54,8 @@ func Conv2D(out, x []float32, w Weights, bias, residual []float32, p Conv2DParam
 }
 
 func conv2D(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
-	if winogradProfitable(p) {
-		conv3x3Winograd(mk, out, x, w, bias, residual, p)
+	if a := winogradAlgo(p); a != nil {
+		conv3x3Winograd(mk, a, out, x, w, bias, residual, p)
 		return
 	}
 	conv2DDirect(mk, out, x, w, bias, residual, p)

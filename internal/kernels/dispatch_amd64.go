@@ -138,3 +138,48 @@ func gatherRows(dst, src []float32, base int, offs []int32, w int) {
 //
 //go:noescape
 func gatherRowsAVX2(dst, src *float32, offs *int32, n, w int)
+
+func init() {
+	if hasAVX2 {
+		wg4.inputRun, wg4.outputRun = wgInputRun4, wgOutputRun4
+	}
+}
+
+// wgInputRun4 is wgInputRunGo for F(4×4, 3×3), eight tiles at a time.
+func wgInputRun4(a *wgAlgo, strip []float32, stride int, dst []float32, vs, run int) {
+	var tmp [36 * 8]float32
+	l := 0
+	for ; l+8 <= run; l += 8 {
+		_, _ = strip[4*l+5*stride+35], dst[l+35*vs+7]
+		wgIn4AVX2(&strip[4*l], stride, &dst[l], vs, &tmp[0])
+	}
+	wgInputRunGo(a, strip[4*l:], stride, dst[l:], vs, run-l)
+}
+
+// wgOutputRun4 is wgOutputRunGo for F(4×4, 3×3), eight tiles at a time.
+func wgOutputRun4(a *wgAlgo, src []float32, ms int, o []float32, w int, b float32, res []float32, run int) {
+	var tmp [24 * 8]float32
+	l := 0
+	for ; l+8 <= run; l += 8 {
+		_, _ = src[l+35*ms+7], o[4*l+3*w+31]
+		var r *float32
+		if res != nil {
+			_ = res[4*l+3*w+31]
+			r = &res[4*l]
+		}
+		wgOut4AVX2(&src[l], ms, &o[4*l], w, b, r, &tmp[0])
+	}
+	if l < run {
+		wgOutputRunGo(a, src[l:], ms, o[4*l:], w, b, residualAt(res, 4*l), run-l)
+	}
+}
+
+// wgIn4AVX2 is input4 of eight patches; see asmgen's wgIn4.
+//
+//go:noescape
+func wgIn4AVX2(src *float32, stride int, dst *float32, vs int, tmp *float32)
+
+// wgOut4AVX2 is output4 of eight tiles with bias and residual; see asmgen's wgOut4.
+//
+//go:noescape
+func wgOut4AVX2(src *float32, ms int, dst *float32, w int, b float32, res, tmp *float32)

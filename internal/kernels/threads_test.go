@@ -22,10 +22,11 @@ func TestThreadsDeterministic(t *testing.T) {
 			{"Linear", 300 * 600, func(out []float32) { Linear(out, a, Weights{F32: b}, b[:600], 300, 700, 600) }},
 			{"Conv2D", len(res), func(out []float32) { Conv2D(out, x, Weights{F32: w}, w[:33], res, p) }},
 			{"Conv2DDirect", len(res), func(out []float32) { conv2DDirect(active, out, x, Weights{F32: w}, w[:33], res, p) }},
-			{"Conv2DWinograd", len(res), func(out []float32) { conv3x3Winograd(active, out, x, Weights{F32: w}, w[:33], res, p) }},
+			{"Conv2DWinograd2", len(res), func(out []float32) { conv3x3Winograd(active, wg2, out, x, Weights{F32: w}, w[:33], res, p) }},
+			{"Conv2DWinograd4", len(res), func(out []float32) { conv3x3Winograd(active, wg4, out, x, Weights{F32: w}, w[:33], res, p) }},
 			// Few tiles: tasks split the output channels as well.
 			{"Conv2DWinogradFewTiles", 33 * 5 * 7, func(out []float32) {
-				conv3x3Winograd(active, out, x, Weights{F32: w}, w[:33], nil, Conv2DParams{N: 1, Cin: 37, H: 5, W: 7, Cout: 33, KH: 3, KW: 3, Stride: 1, Pad: 1})
+				conv3x3Winograd(active, wg2, out, x, Weights{F32: w}, w[:33], nil, Conv2DParams{N: 1, Cin: 37, H: 5, W: 7, Cout: 33, KH: 3, KW: 3, Stride: 1, Pad: 1})
 			}},
 			{"Attention", len(q), func(out []float32) { Attention(out, q, k, v, 1, 200, 300, 2, 40, 0.15, false) }},
 			{"AttentionCausal", len(q), func(out []float32) { Attention(out, q, k[:len(q)], v[:len(q)], 1, 200, 200, 2, 40, 0.15, true) }},
