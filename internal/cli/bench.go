@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roentgen-dev/roentgen/internal/graph/ops"
 	"github.com/roentgen-dev/roentgen/internal/kernels"
 	"github.com/roentgen-dev/roentgen/internal/pipeline"
 	"github.com/spf13/cobra"
@@ -19,32 +21,34 @@ import (
 
 // benchResult is what `roentgen bench --json` prints.
 type benchResult struct {
-	Model           string  `json:"model"`
-	Width           int     `json:"width"`
-	Height          int     `json:"height"`
-	Steps           int     `json:"steps"`
-	Threads         int     `json:"threads"`
-	LoadS           float64 `json:"load_s"`
-	TextEncoderS    float64 `json:"text_encoder_s"`
-	UNetStepS       float64 `json:"unet_step_s"` // median guided step (two U-Net evaluations)
-	UNetFirstStepS  float64 `json:"unet_first_step_s"`
-	VAEDecodeS      float64 `json:"vae_decode_s"`
-	UNetGFLOPs      float64 `json:"unet_gflop_per_step"`
-	UNetGFLOPS      float64 `json:"unet_gflop_s"`
-	VAEGFLOPs       float64 `json:"vae_gflop"`
-	VAEGFLOPS       float64 `json:"vae_gflop_s"`
-	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
-	WeightBytes     int64   `json:"weight_bytes"`     // weights as held (mapped fp16/f32)
-	UNetArenaBytes  int64   `json:"unet_arena_bytes"` // activations of the compiled U-Net
-	VAEArenaBytes   int64   `json:"vae_arena_bytes"`  // activations of the compiled VAE decoder
-	TotalS          float64 `json:"total_s"`
-	RoentgenVersion string  `json:"roentgen"`
+	Model           string       `json:"model"`
+	Width           int          `json:"width"`
+	Height          int          `json:"height"`
+	Steps           int          `json:"steps"`
+	Threads         int          `json:"threads"`
+	LoadS           float64      `json:"load_s"`
+	TextEncoderS    float64      `json:"text_encoder_s"`
+	UNetStepS       float64      `json:"unet_step_s"` // median guided step (two U-Net evaluations)
+	UNetFirstStepS  float64      `json:"unet_first_step_s"`
+	VAEDecodeS      float64      `json:"vae_decode_s"`
+	UNetGFLOPs      float64      `json:"unet_gflop_per_step"`
+	UNetGFLOPS      float64      `json:"unet_gflop_s"`
+	VAEGFLOPs       float64      `json:"vae_gflop"`
+	VAEGFLOPS       float64      `json:"vae_gflop_s"`
+	PeakRSSBytes    int64        `json:"peak_rss_bytes"`
+	WeightBytes     int64        `json:"weight_bytes"`     // weights as held (mapped fp16/f32)
+	UNetArenaBytes  int64        `json:"unet_arena_bytes"` // activations of the compiled U-Net
+	VAEArenaBytes   int64        `json:"vae_arena_bytes"`  // activations of the compiled VAE decoder
+	TotalS          float64      `json:"total_s"`
+	UNetOps         []ops.OpTime `json:"unet_ops,omitempty"` // with --ops: every step's ops, the first step's included
+	VAEOps          []ops.OpTime `json:"vae_ops,omitempty"`
+	RoentgenVersion string       `json:"roentgen"`
 }
 
 func (a *app) benchCmd() *cobra.Command {
 	var (
 		w, h, steps, threads int
-		asJSON               bool
+		asJSON, byOp         bool
 		profile              string
 	)
 	cmd := &cobra.Command{
@@ -85,12 +89,20 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 			}
 			var stepTimes []float64
 			var last time.Duration
+			snaps := map[string][]ops.OpTime{}
+			if byOp {
+				ops.TimeOps(true)
+				defer ops.TimeOps(false)
+			}
 			o := pipeline.Options{Prompt: "Large right-sided pleural effusion. Cardiomegaly.", Steps: steps, Guidance: 4,
 				Scheduler: "ddim", Width: r.Width, Height: r.Height, NumImages: 1, Seed: 1}
 			o.Progress = func(e pipeline.Event) {
 				if e.Stage == "denoise" && e.Step > 0 {
 					stepTimes = append(stepTimes, (e.Elapsed - last).Seconds())
 					last = e.Elapsed
+				}
+				if byOp && e.Done {
+					snaps[e.Stage] = ops.OpTimes()
 				}
 				if !asJSON && e.Done {
 					fmt.Fprintf(a.stderr, "%-8s %8.2fs\n", e.Stage, e.Elapsed.Seconds())
@@ -120,6 +132,10 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 			r.UNetArenaBytes, r.VAEArenaBytes = us.ArenaBytes, vs.ArenaBytes
 			r.WeightBytes = m.EstimateMemory(r.Width, r.Height, 2).Weights
 			r.TotalS = time.Since(start).Seconds()
+			if byOp {
+				r.UNetOps = ops.SubOpTimes(snaps["denoise"], snaps["encode"])
+				r.VAEOps = ops.SubOpTimes(snaps["decode"], snaps["denoise"])
+			}
 			if asJSON {
 				return json.NewEncoder(a.stdout).Encode(r)
 			}
@@ -130,6 +146,10 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 			fmt.Fprintf(a.stdout, "  VAE decode     %7.2f s, %.0f GFLOP, %.0f GFLOP/s\n", r.VAEDecodeS, r.VAEGFLOPs, r.VAEGFLOPS)
 			fmt.Fprintf(a.stdout, "  peak RSS       %7.2f GiB (weights %.2f GiB, U-Net arena %.2f GiB, VAE arena %.2f GiB)\n", float64(r.PeakRSSBytes)/(1<<30),
 				float64(r.WeightBytes)/(1<<30), float64(r.UNetArenaBytes)/(1<<30), float64(r.VAEArenaBytes)/(1<<30))
+			if byOp {
+				writeOpTimes(a.stdout, "U-Net, per guided step (mean of all steps)", r.UNetOps, r.Steps)
+				writeOpTimes(a.stdout, "VAE decode", r.VAEOps, 1)
+			}
 			return nil
 		},
 	}
@@ -140,7 +160,25 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 	fl.IntVar(&threads, "threads", 0, "worker threads (default: all cores)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object")
 	fl.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile (go tool pprof) to this file")
+	fl.BoolVar(&byOp, "ops", false, "also time every graph op and report the U-Net and VAE time by op kind")
 	return cmd
+}
+
+// writeOpTimes prints a table of op times divided by n.
+func writeOpTimes(w io.Writer, title string, ts []ops.OpTime, n int) {
+	total := 0.0
+	for _, t := range ts {
+		total += t.Seconds
+	}
+	fmt.Fprintf(w, "  %s: %.2f s in ops\n", title, total/float64(n))
+	fmt.Fprintf(w, "    %-28s %6s %8s %6s %8s\n", "op", "calls", "seconds", "share", "GFLOP/s")
+	for _, t := range ts {
+		rate := "-"
+		if t.FLOPs > 0 && t.Seconds > 0 {
+			rate = fmt.Sprintf("%.0f", float64(t.FLOPs)/t.Seconds/1e9)
+		}
+		fmt.Fprintf(w, "    %-28s %6d %8.3f %5.1f%% %8s\n", t.Label, t.Calls/n, t.Seconds/float64(n), 100*t.Seconds/total, rate)
+	}
 }
 
 // peakRSS reads the process's peak resident set size (VmHWM) from

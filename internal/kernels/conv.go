@@ -53,6 +53,15 @@ func Conv2D(out, x []float32, w Weights, bias, residual []float32, p Conv2DParam
 	conv2D(active, out, x, w, bias, residual, p)
 }
 
+// Conv2DAlgorithm names the algorithm Conv2D runs p with: "direct" (one
+// im2col GEMM per image) or a Winograd algorithm such as "F(4x4,3x3)".
+func Conv2DAlgorithm(p Conv2DParams) string {
+	if a := winogradAlgo(p); a != nil {
+		return a.name
+	}
+	return "direct"
+}
+
 func conv2D(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
 	if a := winogradAlgo(p); a != nil {
 		conv3x3Winograd(mk, a, out, x, w, bias, residual, p)

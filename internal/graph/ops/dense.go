@@ -52,7 +52,8 @@ func (c Conv2D) Plan(in [][]int) (Plan, error) {
 		return Plan{}, badShapes(c, in, fmt.Sprintf("residual does not match the output %v", out))
 	}
 	flops := 2 * int64(numel(out)) * int64(c.Cin*c.K*c.K)
-	return Plan{Out: out, FLOPs: flops, Run: func(o []float32, x [][]float32) {
+	label := fmt.Sprintf("Conv2D %dx%d %s", c.K, c.K, kernels.Conv2DAlgorithm(p))
+	return Plan{Out: out, FLOPs: flops, Label: label, Run: func(o []float32, x [][]float32) {
 		var res []float32
 		if len(x) == 2 {
 			res = x[1]

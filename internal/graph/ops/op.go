@@ -25,6 +25,9 @@ type Plan struct {
 	Out   []int
 	Run   func(out []float32, in [][]float32)
 	FLOPs int64 // multiply-adds count 2; for throughput reports
+	// Label names the node in op timings (TimeOps); the kernel name when
+	// empty.
+	Label string
 }
 
 // Op wraps a Kernel as a gorgonia.Op. Its output lives in a buffer that
@@ -69,7 +72,7 @@ func (o *Op) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 		in[i] = d
 	}
 	out := o.Out()
-	o.P.Run(out, in)
+	o.run(out, in)
 	return tensor.New(tensor.WithShape(o.P.Out...), tensor.WithBacking(out)), nil
 }
 
