@@ -131,3 +131,35 @@ func BenchmarkConv3x3Winograd2(b *testing.B) { benchConv3x3Forced(b, wg2) }
 
 // BenchmarkConv3x3Winograd4 is the F(4×4, 3×3) path at conv3x3Shapes.
 func BenchmarkConv3x3Winograd4(b *testing.B) { benchConv3x3Forced(b, wg4) }
+
+// linearShapes are SD 1.5's large Linear layers in a guided step at 512 px
+// (rows × in → out, fp16 weights).
+var linearShapes = []struct{ rows, in, out int }{
+	{8192, 320, 320}, {8192, 320, 2560}, {8192, 1280, 320},
+	{2048, 640, 640}, {2048, 640, 5120}, {512, 1280, 1280}, {512, 1280, 10240},
+}
+
+// BenchmarkLinear times Linear at linearShapes with each way of packing A.
+func BenchmarkLinear(b *testing.B) {
+	for _, s := range linearShapes {
+		for _, mode := range []struct {
+			name string
+			a    aPacking
+		}{{"auto", aAuto}, {"shared", aShared}, {"local", aLocal}} {
+			b.Run(name("%dx%dx%d/%s", s.rows, s.in, s.out, mode.name), func(b *testing.B) {
+				x, w := randSlice(1, s.rows*s.in), randSlice(2, s.out*s.in)
+				w16 := make([]uint16, len(w))
+				for i, v := range w {
+					w16[i] = float16.Fromfloat32(v).Bits()
+				}
+				bias, out := randSlice(3, s.out), make([]float32, s.rows*s.out)
+				SetThreads(runtime.GOMAXPROCS(0))
+				b.ResetTimer()
+				for range b.N {
+					linearWith(active, out, x, Weights{F16: w16}, bias, s.rows, s.in, s.out, mode.a)
+				}
+				reportGFLOPS(b, 2*float64(s.rows*s.in*s.out))
+			})
+		}
+	}
+}

@@ -39,7 +39,19 @@ type gemmOp struct {
 	packB func(dst []float32, j0, cols, p0, kc, nr int)
 	// epilogue, if set, runs once per finished block of C (rows [i0, i1), columns [j0, j1)).
 	epilogue func(i0, i1, j0, j1 int)
+	// aPacking overrides run's choice of how A is packed (for tests).
+	aPacking aPacking
 }
+
+// aPacking is how gemmOp.run packs A: chosen by shape, one shared phase,
+// or inside each compute task.
+type aPacking int
+
+const (
+	aAuto aPacking = iota
+	aShared
+	aLocal
+)
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
@@ -49,6 +61,11 @@ func kcFor(k, kc int) int { return ceilDiv(k, ceilDiv(k, kc)) }
 
 // run computes the product with micro-kernel mk. Packing and compute tasks
 // cover disjoint output tiles; the depth blocking depends only on k.
+//
+// A tall product (at least localARows rows per block) packs each compute
+// task's own mc rows of A just before using them, so the panels are still
+// in L2; otherwise one phase packs the whole A block for all tasks. Both
+// give the same packed values and the same micro-kernel calls per tile.
 func (g *gemmOp) run(mk *microKernel) {
 	if g.m <= 0 || g.n <= 0 {
 		return
@@ -61,9 +78,13 @@ func (g *gemmOp) run(mk *microKernel) {
 		return
 	}
 	mr, nr, kc := mk.mr, mk.nr, kcFor(g.k, mk.kc)
-	aBuf := getBuf(ceilDiv(min(g.m, mBlock), mr) * mr * kc)
+	localA := g.aPacking == aLocal || g.aPacking == aAuto && min(g.m, mBlock) >= localARows*mk.mc
+	var aBuf *[]float32
+	if !localA {
+		aBuf = getBuf(ceilDiv(min(g.m, mBlock), mr) * mr * kc)
+		defer putBuf(aBuf)
+	}
 	bBuf := getBuf(ceilDiv(min(g.n, nBlock), nr) * nr * kc)
-	defer putBuf(aBuf)
 	defer putBuf(bBuf)
 	for i0 := 0; i0 < g.m; i0 += mBlock {
 		mb := min(mBlock, g.m-i0)
@@ -75,15 +96,25 @@ func (g *gemmOp) run(mk *microKernel) {
 				if p0 > 0 {
 					beta = 1
 				}
-				g.pack(*aBuf, *bBuf, i0, mb, j0, nb, p0, kb, mr, nr)
 				last := p0+kb == g.k
+				if localA {
+					g.pack(nil, *bBuf, i0, 0, j0, nb, p0, kb, mr, nr)
+					g.computeLocalA(mk, *bBuf, i0, mb, j0, nb, p0, kb, beta, last)
+					continue
+				}
+				g.pack(*aBuf, *bBuf, i0, mb, j0, nb, p0, kb, mr, nr)
 				g.compute(mk, *aBuf, *bBuf, i0, mb, j0, nb, kb, beta, last)
 			}
 		}
 	}
 }
 
-// pack fills the shared A and B blocks in parallel, a group of panels per task.
+// localARows is the number of mc-row compute tasks per block from which
+// run packs A inside the tasks.
+const localARows = 8
+
+// pack fills the shared A (mb rows; none if mb is 0) and B blocks in
+// parallel, a group of panels per task.
 func (g *gemmOp) pack(a, b []float32, i0, mb, j0, nb, p0, kb, mr, nr int) {
 	ap, bp := ceilDiv(mb, mr), ceilDiv(nb, nr)
 	at, bt := ceilDiv(ap, panelsT), ceilDiv(bp, panelsT)
@@ -101,41 +132,64 @@ func (g *gemmOp) pack(a, b []float32, i0, mb, j0, nb, p0, kb, mr, nr int) {
 }
 
 // compute runs the micro-kernel over every tile of the block, one task per
-// mc×nTask sub-block; edge tiles go through a scratch tile so that every
-// element is computed by the same instructions wherever it lies.
+// mc×nTask sub-block of the packed A block a.
 func (g *gemmOp) compute(mk *microKernel, a, b []float32, i0, mb, j0, nb, kb int, beta float32, last bool) {
-	mr, nr := mk.mr, mk.nr
 	tm, tn := ceilDiv(mb, mk.mc), ceilDiv(nb, nTask)
 	parallelFor(tm*tn, func(t int) {
 		ri, ci := (t/tn)*mk.mc, (t%tn)*nTask
 		re, ce := min(ri+mk.mc, mb), min(ci+nTask, nb)
-		var tmp [maxMR * maxNR]float32
-		for jc := ci; jc < ce; jc += nr {
-			bp := b[jc*kb : (jc+nr)*kb]
-			cols := min(nr, nb-jc)
-			for ir := ri; ir < re; ir += mr {
-				ap := a[ir*kb : (ir+mr)*kb]
-				rows := min(mr, mb-ir)
-				off := (i0+ir)*g.ldc + j0 + jc
-				if rows == mr && cols == nr {
-					mk.fn(kb, ap, bp, g.c[off:], g.ldc, g.alpha, beta)
-					continue
-				}
-				if beta != 0 {
-					for r := range rows {
-						copy(tmp[r*nr:r*nr+cols], g.c[off+r*g.ldc:])
-					}
-				}
-				mk.fn(kb, ap, bp, tmp[:], nr, g.alpha, beta)
-				for r := range rows {
-					copy(g.c[off+r*g.ldc:off+r*g.ldc+cols], tmp[r*nr:])
-				}
-			}
-		}
+		g.tiles(mk, a[ri*kb:], b, i0, ri, re, j0, ci, ce, kb, beta)
 		if last && g.epilogue != nil {
 			g.epilogue(i0+ri, i0+re, j0+ci, j0+ce)
 		}
 	})
+}
+
+// computeLocalA is compute with one task per mc rows and all nb columns,
+// each packing its rows of A (depths [p0, p0+kb)) itself.
+func (g *gemmOp) computeLocalA(mk *microKernel, b []float32, i0, mb, j0, nb, p0, kb int, beta float32, last bool) {
+	parallelFor(ceilDiv(mb, mk.mc), func(t int) {
+		ri := t * mk.mc
+		re := min(ri+mk.mc, mb)
+		ab := getBuf(ceilDiv(re-ri, mk.mr) * mk.mr * kb)
+		defer putBuf(ab)
+		g.packA(*ab, i0+ri, re-ri, p0, kb, mk.mr)
+		g.tiles(mk, *ab, b, i0, ri, re, j0, 0, nb, kb, beta)
+		if last && g.epilogue != nil {
+			g.epilogue(i0+ri, i0+re, j0, j0+nb)
+		}
+	})
+}
+
+// tiles runs the micro-kernel over rows [ri, re) and columns [ci, ce) of
+// the block at (i0, j0), A's panels starting with row ri at a[0]; edge
+// tiles go through a scratch tile so that every element is computed by the
+// same instructions wherever it lies.
+func (g *gemmOp) tiles(mk *microKernel, a, b []float32, i0, ri, re, j0, ci, ce, kb int, beta float32) {
+	mr, nr := mk.mr, mk.nr
+	var tmp [maxMR * maxNR]float32
+	for jc := ci; jc < ce; jc += nr {
+		bp := b[jc*kb : (jc+nr)*kb]
+		cols := min(nr, ce-jc)
+		for ir := ri; ir < re; ir += mr {
+			ap := a[(ir-ri)*kb : (ir-ri+mr)*kb]
+			rows := min(mr, re-ir)
+			off := (i0+ir)*g.ldc + j0 + jc
+			if rows == mr && cols == nr {
+				mk.fn(kb, ap, bp, g.c[off:], g.ldc, g.alpha, beta)
+				continue
+			}
+			if beta != 0 {
+				for r := range rows {
+					copy(tmp[r*nr:r*nr+cols], g.c[off+r*g.ldc:])
+				}
+			}
+			mk.fn(kb, ap, bp, tmp[:], nr, g.alpha, beta)
+			for r := range rows {
+				copy(g.c[off+r*g.ldc:off+r*g.ldc+cols], tmp[r*nr:])
+			}
+		}
+	}
 }
 
 // scaleMatrix sets C = beta*C over an m×n block; beta == 0 writes zeros.

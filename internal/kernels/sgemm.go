@@ -85,7 +85,12 @@ func Linear(out, x []float32, w Weights, bias []float32, rows, inF, outF int) {
 }
 
 func linear(mk *microKernel, out, x []float32, w Weights, bias []float32, rows, inF, outF int) {
-	g := gemmOp{m: rows, n: outF, k: inF, alpha: 1, c: out, ldc: outF,
+	linearWith(mk, out, x, w, bias, rows, inF, outF, aAuto)
+}
+
+// linearWith is linear with A packed as ap says.
+func linearWith(mk *microKernel, out, x []float32, w Weights, bias []float32, rows, inF, outF int, ap aPacking) {
+	g := gemmOp{m: rows, n: outF, k: inF, alpha: 1, c: out, ldc: outF, aPacking: ap,
 		packA: matPacker(x, inF, rows, true),
 		packB: w.packer(inF, outF, true),
 	}

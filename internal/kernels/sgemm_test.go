@@ -121,3 +121,46 @@ func TestSgemmZeroK(t *testing.T) {
 	Sgemm(false, false, 2, 2, 0, 1, nil, 1, nil, 2, 2, c, 2)
 	checkClose(t, "k=0", c, []float64{2, 4, 6, 8}, 0, 0)
 }
+
+// TestGemmAPackingSameBits checks that packing A inside the compute tasks
+// gives the bits of packing it in one shared phase, with edge rows and
+// columns, several depth blocks, an epilogue and both weight types.
+func TestGemmAPackingSameBits(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
+		for _, s := range []struct{ m, n, k int }{{1000, 37, 700}, {130, 300, 50}, {7, 5, 3}, {4100, 33, 20}} {
+			x, w, bias := randSlice(1, s.m*s.k), randSlice(2, s.n*s.k), randSlice(3, s.n)
+			w16 := make([]uint16, len(w))
+			for i, v := range w {
+				w16[i] = float16.Fromfloat32(v).Bits()
+			}
+			for _, wt := range []Weights{{F32: w}, {F16: w16}} {
+				var outs [2][]float32
+				for i, mode := range []aPacking{aShared, aLocal} {
+					out := nanSlice(s.m * s.n)
+					g := gemmOp{m: s.m, n: s.n, k: s.k, alpha: 1, c: out, ldc: s.n, aPacking: mode,
+						packA: matPacker(x, s.k, s.m, true), packB: wt.packer(s.k, s.n, true),
+						epilogue: func(i0, i1, j0, j1 int) {
+							for r := i0; r < i1; r++ {
+								for c := j0; c < j1; c++ {
+									out[r*s.n+c] += bias[c]
+								}
+							}
+						}}
+					g.run(active)
+					outs[i] = out
+				}
+				sameBits(t, name("%+v f16=%v", s, wt.F16 != nil), outs[1], outs[0])
+				want := naiveGemm(false, s.m, s.n, s.k, 1, x, s.k, func(p, j int) float64 {
+					if wt.F16 != nil {
+						return float64(float16.Frombits(w16[j*s.k+p]).Float32())
+					}
+					return float64(w[j*s.k+p])
+				}, 0, make([]float32, s.m*s.n), s.n)
+				for i := range want {
+					want[i] += float64(bias[i%s.n])
+				}
+				checkClose(t, name("%+v", s), outs[1], want, 1e-5*float64(s.k), 1e-5)
+			}
+		}
+	})
+}
