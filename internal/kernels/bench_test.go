@@ -102,6 +102,9 @@ var conv3x3Shapes = []struct {
 	{"1280x16x16x2", Conv2DParams{N: 2, Cin: 1280, H: 16, W: 16, Cout: 1280}},
 	{"1280x8x8x2", Conv2DParams{N: 2, Cin: 1280, H: 8, W: 8, Cout: 1280}},
 	{"1280x4x4x2", Conv2DParams{N: 2, Cin: 1280, H: 4, W: 4, Cout: 1280}},
+	{"1280x4x4", Conv2DParams{N: 1, Cin: 1280, H: 4, W: 4, Cout: 1280}},
+	{"1280x8x8", Conv2DParams{N: 1, Cin: 1280, H: 8, W: 8, Cout: 1280}},
+	{"1280x2x2x2", Conv2DParams{N: 2, Cin: 1280, H: 2, W: 2, Cout: 1280}},
 	{"2560to1280x8x8", Conv2DParams{N: 1, Cin: 2560, H: 8, W: 8, Cout: 1280}},
 	{"4to320x64x64", Conv2DParams{N: 2, Cin: 4, H: 64, W: 64, Cout: 320}},
 }

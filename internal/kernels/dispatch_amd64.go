@@ -142,7 +142,34 @@ func gatherRowsAVX2(dst, src *float32, offs *int32, n, w int)
 func init() {
 	if hasAVX2 {
 		wg4.inputRun, wg4.outputRun = wgInputRun4, wgOutputRun4
+		wg2.filterPanel, wg4.filterPanel = wgFilterPanelAVX2, wgFilterPanelAVX2
 	}
+}
+
+// wgFilterPanelAVX2 is wgFilterPanelGo with the filters of up to eight
+// output channels transformed at once. The vector form writes eight lanes
+// per depth, spilling past mr into the next depths' slots, so the last
+// depths (whose spill would leave the panel) go through the Go form.
+func wgFilterPanelAVX2(a *wgAlgo, g []float32, cin, p0, kb, mr int, dst []float32, us int) {
+	tail := 0
+	if mr < 8 {
+		tail = min(kb, ceilDiv(8-mr, mr))
+	}
+	if n := kb - tail; n > 0 && mr <= 8 {
+		var idx [8]int32
+		for l := range mr {
+			idx[l] = int32(l * cin * 9)
+		}
+		_, _ = g[((mr-1)*cin+p0+n)*9-1], dst[(a.t-1)*us+(n-1)*mr+8-1]
+		f := wgFilter2AVX2
+		if a.m == 4 {
+			f = wgFilter4AVX2
+		}
+		f(&g[p0*9], &idx[0], &dst[0], us, mr, n)
+	} else {
+		tail = kb
+	}
+	wgFilterPanelGo(a, g, cin, p0+kb-tail, tail, mr, dst[(kb-tail)*mr:], us)
 }
 
 // wgInputRun4 is wgInputRunGo for F(4×4, 3×3), eight tiles at a time.
@@ -183,3 +210,12 @@ func wgIn4AVX2(src *float32, stride int, dst *float32, vs int, tmp *float32)
 //
 //go:noescape
 func wgOut4AVX2(src *float32, ms int, dst *float32, w int, b float32, res, tmp *float32)
+
+// wgFilter2AVX2 and wgFilter4AVX2 are filter2 and filter4 of eight filters
+// at a time; see asmgen's wgFilter.
+//
+//go:noescape
+func wgFilter2AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
+
+//go:noescape
+func wgFilter4AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)

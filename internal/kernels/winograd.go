@@ -41,21 +41,23 @@ func winogradAlgo(p Conv2DParams) *wgAlgo {
 
 // Thresholds of winogradAlgo, from BenchmarkConv3x3Direct,
 // BenchmarkConv3x3Winograd2 and BenchmarkConv3x3Winograd4 (2 threads, AVX2,
-// 2026-11-27; effective GFLOP/s direct / F(2×2) / F(4×4)):
+// 2026-11-27; effective GFLOP/s direct / F(2×2) / F(4×4), ±15% run to run):
 //
-//	320 ch at 64×64            111 / 156 / 335
-//	128 ch at 256×256           90 / 141 / 352
-//	640 ch at 32×32, 2 images  124 / 199 / 275
-//	1280 ch at 16×16, 2 images 123 / 174 / 119
-//	1280 ch at 8×8, 2 images    79 / 102 /  36
-//	4 → 320 ch at 64×64         25 /  14 /  51
+//	320 ch at 64×64            111 / 154 / 324
+//	128 ch at 256×256           90 / 114 / 320
+//	640 ch at 32×32, 2 images  124 / 214 / 354
+//	1280 ch at 16×16, 2 images 123 / 198 / 202
+//	1280 ch at 8×8, 2 images    88 / 148 /  70
+//	1280 ch at 8×8              85 / 100
+//	1280 ch at 4×4              41 /  26
+//	4 → 320 ch at 64×64         25 /  11 /  37
 //
-// F(4×4, 3×3) transforms each weight into 36 values per call, so it pays
-// off from 32×32 pixels; below that F(2×2, 3×3) does down to 8×8, where
-// with one image and at 4×4 each weight panel meets only one or two tile
-// panels and the products run at matrix-vector speed. F(2×2, 3×3)'s
-// transforms cost more than they save with few input channels; F(4×4,
-// 3×3)'s vector transforms do not.
+// Both transform every weight on every call (into 16 or 36 values), so
+// F(4×4, 3×3) pays off from 32×32 pixels (at 16×16 it ties with F(2×2,
+// 3×3), whose error is smaller) and F(2×2, 3×3) down to 8×8; at 4×4 each
+// weight panel meets a single tile panel and the products run at
+// matrix-vector speed. F(2×2, 3×3)'s transforms cost more than they save
+// with few input channels; F(4×4, 3×3)'s vector transforms do not.
 const (
 	wg2MinPixels  = 8 * 8
 	wg4MinPixels  = 32 * 32
@@ -174,11 +176,17 @@ func winogradWeightPanel(a *wgAlgo, u []float32, w Weights, cin, cout, mpad, kc,
 	}
 	for p0 := 0; p0 < cin; p0 += kc {
 		kb := min(kc, cin-p0)
-		dst := u[p0*mpad+at*kb*mr:]
-		for kk := range kb {
-			for l := range mr {
-				a.filter((*[9]float32)(g[(l*cin+p0+kk)*9:]), dst[kk*mr+l:], us)
-			}
+		a.filterPanel(a, g, cin, p0, kb, mr, u[p0*mpad+at*kb*mr:], us)
+	}
+}
+
+// wgFilterPanelGo is the pure-Go filterPanel: filter g[l][ci] (the mr rows
+// of g, cin filters of 9 each) for ci in [p0, p0+kb) into dst[ξ*us +
+// (ci-p0)*mr + l].
+func wgFilterPanelGo(a *wgAlgo, g []float32, cin, p0, kb, mr int, dst []float32, us int) {
+	for kk := range kb {
+		for l := range mr {
+			a.filter((*[9]float32)(g[(l*cin+p0+kk)*9:]), dst[kk*mr+l:], us)
 		}
 	}
 }

@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-// 4, 5 and 8 over eight lanes.
+// Constants of the transforms (wgConsts), each over eight lanes.
 DATA wgc<>+0(SB)/4, $0x40800000
 DATA wgc<>+4(SB)/4, $0x40800000
 DATA wgc<>+8(SB)/4, $0x40800000
@@ -29,7 +29,55 @@ DATA wgc<>+80(SB)/4, $0x41000000
 DATA wgc<>+84(SB)/4, $0x41000000
 DATA wgc<>+88(SB)/4, $0x41000000
 DATA wgc<>+92(SB)/4, $0x41000000
-GLOBL wgc<>(SB), RODATA|NOPTR, $96
+DATA wgc<>+96(SB)/4, $0x3f000000
+DATA wgc<>+100(SB)/4, $0x3f000000
+DATA wgc<>+104(SB)/4, $0x3f000000
+DATA wgc<>+108(SB)/4, $0x3f000000
+DATA wgc<>+112(SB)/4, $0x3f000000
+DATA wgc<>+116(SB)/4, $0x3f000000
+DATA wgc<>+120(SB)/4, $0x3f000000
+DATA wgc<>+124(SB)/4, $0x3f000000
+DATA wgc<>+128(SB)/4, $0x3e800000
+DATA wgc<>+132(SB)/4, $0x3e800000
+DATA wgc<>+136(SB)/4, $0x3e800000
+DATA wgc<>+140(SB)/4, $0x3e800000
+DATA wgc<>+144(SB)/4, $0x3e800000
+DATA wgc<>+148(SB)/4, $0x3e800000
+DATA wgc<>+152(SB)/4, $0x3e800000
+DATA wgc<>+156(SB)/4, $0x3e800000
+DATA wgc<>+160(SB)/4, $0xbe2aaaab
+DATA wgc<>+164(SB)/4, $0xbe2aaaab
+DATA wgc<>+168(SB)/4, $0xbe2aaaab
+DATA wgc<>+172(SB)/4, $0xbe2aaaab
+DATA wgc<>+176(SB)/4, $0xbe2aaaab
+DATA wgc<>+180(SB)/4, $0xbe2aaaab
+DATA wgc<>+184(SB)/4, $0xbe2aaaab
+DATA wgc<>+188(SB)/4, $0xbe2aaaab
+DATA wgc<>+192(SB)/4, $0x3e2aaaab
+DATA wgc<>+196(SB)/4, $0x3e2aaaab
+DATA wgc<>+200(SB)/4, $0x3e2aaaab
+DATA wgc<>+204(SB)/4, $0x3e2aaaab
+DATA wgc<>+208(SB)/4, $0x3e2aaaab
+DATA wgc<>+212(SB)/4, $0x3e2aaaab
+DATA wgc<>+216(SB)/4, $0x3e2aaaab
+DATA wgc<>+220(SB)/4, $0x3e2aaaab
+DATA wgc<>+224(SB)/4, $0x3daaaaab
+DATA wgc<>+228(SB)/4, $0x3daaaaab
+DATA wgc<>+232(SB)/4, $0x3daaaaab
+DATA wgc<>+236(SB)/4, $0x3daaaaab
+DATA wgc<>+240(SB)/4, $0x3daaaaab
+DATA wgc<>+244(SB)/4, $0x3daaaaab
+DATA wgc<>+248(SB)/4, $0x3daaaaab
+DATA wgc<>+252(SB)/4, $0x3daaaaab
+DATA wgc<>+256(SB)/4, $0x3d2aaaab
+DATA wgc<>+260(SB)/4, $0x3d2aaaab
+DATA wgc<>+264(SB)/4, $0x3d2aaaab
+DATA wgc<>+268(SB)/4, $0x3d2aaaab
+DATA wgc<>+272(SB)/4, $0x3d2aaaab
+DATA wgc<>+276(SB)/4, $0x3d2aaaab
+DATA wgc<>+280(SB)/4, $0x3d2aaaab
+DATA wgc<>+284(SB)/4, $0x3d2aaaab
+GLOBL wgc<>(SB), RODATA|NOPTR, $288
 
 // func wgIn4AVX2(src *float32, stride int, dst *float32, vs int, tmp *float32)
 //
@@ -984,6 +1032,401 @@ wgout4store3:
 	VMOVUPS Y1, 32(DI)
 	VMOVUPS Y2, 64(DI)
 	VMOVUPS Y3, 96(DI)
+	VZEROUPPER
+	RET
+
+// func wgFilter2AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
+//
+// For kk = 0 … kb-1, the filters at f + 9kk + idx[l] (l = 0 … 7) are
+// transformed into dst[ξ*us + kk*mr + l]: all eight lanes are stored, so
+// for mr < 8 the lanes past mr land on the next kk's (masked stores are
+// slow on AMD). Taps come in with gathers; each row of G g is made from the
+// taps and transformed and stored at once.
+TEXT ·wgFilter2AVX2(SB), NOSPLIT, $0-48
+	MOVQ f+0(FP), SI
+	MOVQ idx+8(FP), AX
+	MOVQ dst+16(FP), DI
+	MOVQ us+24(FP), DX
+	SHLQ $2, DX
+	MOVQ mr+32(FP), R8
+	SHLQ $2, R8
+	MOVQ kb+40(FP), CX
+	TESTQ CX, CX
+	JZ wgfilter2done
+
+wgfilter2loop:
+	VMOVDQU (AX), Y14
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, (SI)(Y14*4), Y0
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 4(SI)(Y14*4), Y1
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 8(SI)(Y14*4), Y2
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 12(SI)(Y14*4), Y3
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 16(SI)(Y14*4), Y4
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 20(SI)(Y14*4), Y5
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 24(SI)(Y14*4), Y6
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 28(SI)(Y14*4), Y7
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 32(SI)(Y14*4), Y8
+	MOVQ DI, R9
+	VMOVUPS Y0, (R9)
+	VADDPS Y1, Y0, Y15
+	VADDPS Y2, Y15, Y15
+	VMULPS wgc<>+96(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VSUBPS Y1, Y0, Y15
+	VADDPS Y2, Y15, Y15
+	VMULPS wgc<>+96(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y2, (R9)
+	VADDPS Y3, Y0, Y9
+	VADDPS Y6, Y9, Y9
+	VMULPS wgc<>+96(SB), Y9, Y9
+	VADDPS Y4, Y1, Y10
+	VADDPS Y7, Y10, Y10
+	VMULPS wgc<>+96(SB), Y10, Y10
+	VADDPS Y5, Y2, Y11
+	VADDPS Y8, Y11, Y11
+	VMULPS wgc<>+96(SB), Y11, Y11
+	ADDQ DX, R9
+	VMOVUPS Y9, (R9)
+	VADDPS Y10, Y9, Y15
+	VADDPS Y11, Y15, Y15
+	VMULPS wgc<>+96(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VSUBPS Y10, Y9, Y15
+	VADDPS Y11, Y15, Y15
+	VMULPS wgc<>+96(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y11, (R9)
+	VSUBPS Y3, Y0, Y9
+	VADDPS Y6, Y9, Y9
+	VMULPS wgc<>+96(SB), Y9, Y9
+	VSUBPS Y4, Y1, Y10
+	VADDPS Y7, Y10, Y10
+	VMULPS wgc<>+96(SB), Y10, Y10
+	VSUBPS Y5, Y2, Y11
+	VADDPS Y8, Y11, Y11
+	VMULPS wgc<>+96(SB), Y11, Y11
+	ADDQ DX, R9
+	VMOVUPS Y9, (R9)
+	VADDPS Y10, Y9, Y15
+	VADDPS Y11, Y15, Y15
+	VMULPS wgc<>+96(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VSUBPS Y10, Y9, Y15
+	VADDPS Y11, Y15, Y15
+	VMULPS wgc<>+96(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y11, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y6, (R9)
+	VADDPS Y7, Y6, Y15
+	VADDPS Y8, Y15, Y15
+	VMULPS wgc<>+96(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VSUBPS Y7, Y6, Y15
+	VADDPS Y8, Y15, Y15
+	VMULPS wgc<>+96(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y8, (R9)
+	ADDQ $36, SI
+	ADDQ R8, DI
+	DECQ CX
+	JNZ wgfilter2loop
+
+wgfilter2done:
+	VZEROUPPER
+	RET
+
+// func wgFilter4AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
+//
+// For kk = 0 … kb-1, the filters at f + 9kk + idx[l] (l = 0 … 7) are
+// transformed into dst[ξ*us + kk*mr + l]: all eight lanes are stored, so
+// for mr < 8 the lanes past mr land on the next kk's (masked stores are
+// slow on AMD). Taps come in with gathers; each row of G g is made from the
+// taps and transformed and stored at once.
+TEXT ·wgFilter4AVX2(SB), NOSPLIT, $0-48
+	MOVQ f+0(FP), SI
+	MOVQ idx+8(FP), AX
+	MOVQ dst+16(FP), DI
+	MOVQ us+24(FP), DX
+	SHLQ $2, DX
+	MOVQ mr+32(FP), R8
+	SHLQ $2, R8
+	MOVQ kb+40(FP), CX
+	TESTQ CX, CX
+	JZ wgfilter4done
+
+wgfilter4loop:
+	VMOVDQU (AX), Y14
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, (SI)(Y14*4), Y0
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 4(SI)(Y14*4), Y1
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 8(SI)(Y14*4), Y2
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 12(SI)(Y14*4), Y3
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 16(SI)(Y14*4), Y4
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 20(SI)(Y14*4), Y5
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 24(SI)(Y14*4), Y6
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 28(SI)(Y14*4), Y7
+	VPCMPEQD Y15, Y15, Y15
+	VGATHERDPS Y15, 32(SI)(Y14*4), Y8
+	MOVQ DI, R9
+	VMULPS wgc<>+128(SB), Y0, Y9
+	VMULPS wgc<>+128(SB), Y1, Y10
+	VMULPS wgc<>+128(SB), Y2, Y11
+	VMULPS wgc<>+128(SB), Y9, Y15
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VADDPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VSUBPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VADDPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VSUBPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y11, (R9)
+	VADDPS Y6, Y0, Y9
+	VADDPS Y3, Y9, Y9
+	VMULPS wgc<>+160(SB), Y9, Y9
+	VADDPS Y7, Y1, Y10
+	VADDPS Y4, Y10, Y10
+	VMULPS wgc<>+160(SB), Y10, Y10
+	VADDPS Y8, Y2, Y11
+	VADDPS Y5, Y11, Y11
+	VMULPS wgc<>+160(SB), Y11, Y11
+	VMULPS wgc<>+128(SB), Y9, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VADDPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VSUBPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VADDPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VSUBPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y11, (R9)
+	VADDPS Y6, Y0, Y9
+	VSUBPS Y3, Y9, Y9
+	VMULPS wgc<>+160(SB), Y9, Y9
+	VADDPS Y7, Y1, Y10
+	VSUBPS Y4, Y10, Y10
+	VMULPS wgc<>+160(SB), Y10, Y10
+	VADDPS Y8, Y2, Y11
+	VSUBPS Y5, Y11, Y11
+	VMULPS wgc<>+160(SB), Y11, Y11
+	VMULPS wgc<>+128(SB), Y9, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VADDPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VSUBPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VADDPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VSUBPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y11, (R9)
+	VMULPS wgc<>+256(SB), Y0, Y9
+	VMULPS wgc<>+192(SB), Y6, Y12
+	VADDPS Y12, Y9, Y9
+	VMULPS wgc<>+224(SB), Y3, Y12
+	VADDPS Y12, Y9, Y9
+	VMULPS wgc<>+256(SB), Y1, Y10
+	VMULPS wgc<>+192(SB), Y7, Y12
+	VADDPS Y12, Y10, Y10
+	VMULPS wgc<>+224(SB), Y4, Y12
+	VADDPS Y12, Y10, Y10
+	VMULPS wgc<>+256(SB), Y2, Y11
+	VMULPS wgc<>+192(SB), Y8, Y12
+	VADDPS Y12, Y11, Y11
+	VMULPS wgc<>+224(SB), Y5, Y12
+	VADDPS Y12, Y11, Y11
+	VMULPS wgc<>+128(SB), Y9, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VADDPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VSUBPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VADDPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VSUBPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y11, (R9)
+	VMULPS wgc<>+256(SB), Y0, Y9
+	VMULPS wgc<>+192(SB), Y6, Y12
+	VADDPS Y12, Y9, Y9
+	VMULPS wgc<>+224(SB), Y3, Y12
+	VSUBPS Y12, Y9, Y9
+	VMULPS wgc<>+256(SB), Y1, Y10
+	VMULPS wgc<>+192(SB), Y7, Y12
+	VADDPS Y12, Y10, Y10
+	VMULPS wgc<>+224(SB), Y4, Y12
+	VSUBPS Y12, Y10, Y10
+	VMULPS wgc<>+256(SB), Y2, Y11
+	VMULPS wgc<>+192(SB), Y8, Y12
+	VADDPS Y12, Y11, Y11
+	VMULPS wgc<>+224(SB), Y5, Y12
+	VSUBPS Y12, Y11, Y11
+	VMULPS wgc<>+128(SB), Y9, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VADDPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y11, Y9, Y15
+	VSUBPS Y10, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VADDPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y9, Y15
+	VMULPS wgc<>+192(SB), Y11, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y10, Y12
+	VSUBPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y11, (R9)
+	VMULPS wgc<>+128(SB), Y6, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y8, Y6, Y15
+	VADDPS Y7, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VADDPS Y8, Y6, Y15
+	VSUBPS Y7, Y15, Y15
+	VMULPS wgc<>+160(SB), Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y6, Y15
+	VMULPS wgc<>+192(SB), Y8, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y7, Y12
+	VADDPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	VMULPS wgc<>+256(SB), Y6, Y15
+	VMULPS wgc<>+192(SB), Y8, Y12
+	VADDPS Y12, Y15, Y15
+	VMULPS wgc<>+224(SB), Y7, Y12
+	VSUBPS Y12, Y15, Y15
+	ADDQ DX, R9
+	VMOVUPS Y15, (R9)
+	ADDQ DX, R9
+	VMOVUPS Y8, (R9)
+	ADDQ $36, SI
+	ADDQ R8, DI
+	DECQ CX
+	JNZ wgfilter4loop
+
+wgfilter4done:
 	VZEROUPPER
 	RET
 

@@ -227,3 +227,20 @@ func TestWinogradRunsMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradFilterPanelMatchesGo checks that each algorithm's
+// filterPanel gives the bits of the pure-Go form, for the panel heights of
+// every micro-kernel and depth blocks that start inside the filters.
+func TestWinogradFilterPanelMatchesGo(t *testing.T) {
+	for _, a := range wgAlgos {
+		for _, mr := range []int{4, 6, 8} {
+			const cin, p0, kb = 37, 5, 29
+			g := randSlice(uint64(mr), mr*cin*9)
+			us := kb*mr + 3
+			got, want := nanSlice(a.t*us), nanSlice(a.t*us)
+			a.filterPanel(a, g, cin, p0, kb, mr, got, us)
+			wgFilterPanelGo(a, g, cin, p0, kb, mr, want, us)
+			sameBits(t, name("%s mr=%d", a.name, mr), got, want)
+		}
+	}
+}

@@ -20,6 +20,10 @@ type wgAlgo struct {
 	input func(src []float32, stride int, dst []float32, vs int)
 	// output writes (Aᵀ M A)[i][j] to y[i*m+j], M_ξ being src[ξ*ms].
 	output func(src []float32, ms int, y *[16]float32)
+	// filterPanel writes the transformed filters of depths [p0, p0+kb) of
+	// a panel of mr output channels (wgFilterPanelGo or a vector form with
+	// the same bits).
+	filterPanel func(a *wgAlgo, g []float32, cin, p0, kb, mr int, dst []float32, us int)
 	// inputRun and outputRun apply input and output to runs of tiles in
 	// one tile row (wgInputRunGo, wgOutputRunGo, or vector forms with the
 	// same bits).
@@ -37,7 +41,7 @@ type wgAlgo struct {
 // Every coefficient is 0, ±1 or ±½, so it rounds no more than a few
 // additions do; 16 multiplies per 4 outputs instead of 36.
 var wg2 = &wgAlgo{name: "F(2x2,3x3)", m: 2, t: 16, tiles: 128, few: 512,
-	filter: filter2, input: input2, output: output2, inputRun: wgInputRunGo, outputRun: wgOutputRunGo}
+	filter: filter2, input: input2, output: output2, filterPanel: wgFilterPanelGo, inputRun: wgInputRunGo, outputRun: wgOutputRunGo}
 
 // wg4 is F(4×4, 3×3) (same paper, section 4.2, interpolation points 0, ±1,
 // ±2 and ∞):
@@ -50,7 +54,7 @@ var wg2 = &wgAlgo{name: "F(2x2,3x3)", m: 2, t: 16, tiles: 128, few: 512,
 // 36 multiplies per 16 outputs instead of 144, at the price of larger
 // coefficients and so a few times F(2×2, 3×3)'s rounding error.
 var wg4 = &wgAlgo{name: "F(4x4,3x3)", m: 4, t: 36, tiles: 64, few: 256,
-	filter: filter4, input: input4, output: output4, inputRun: wgInputRunGo, outputRun: wgOutputRunGo}
+	filter: filter4, input: input4, output: output4, filterPanel: wgFilterPanelGo, inputRun: wgInputRunGo, outputRun: wgOutputRunGo}
 
 func filter2(g *[9]float32, dst []float32, us int) {
 	// G g, one column at a time.
@@ -96,7 +100,8 @@ func output2(src []float32, ms int, y *[16]float32) {
 func fil4(g0, g1, g2 float32) (f0, f1, f2, f3, f4, f5 float32) {
 	const sixth, twelfth, twentyfourth = 1.0 / 6, 1.0 / 12, 1.0 / 24
 	e, o := g0+g2, g1
-	a, b := twentyfourth*g0+sixth*g2, twelfth*g1
+	// The conversions keep the products from being fused, as in wgFilter4AVX2.
+	a, b := float32(twentyfourth*g0)+float32(sixth*g2), float32(twelfth*g1)
 	return 0.25 * g0, -sixth * (e + o), -sixth * (e - o), a + b, a - b, g2
 }
 
