@@ -30,7 +30,7 @@ func nanSlice(n int) []float32 {
 // eachKernel runs f once per micro-kernel this CPU supports, with it active.
 func eachKernel(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	for _, mk := range kernels() {
+	for _, mk := range testKernels() {
 		t.Run(mk.name, func(t *testing.T) {
 			saved := active
 			active = mk
@@ -38,6 +38,46 @@ func eachKernel(t *testing.T, f func(t *testing.T)) {
 			f(t)
 		})
 	}
+}
+
+// testKernels are the micro-kernels of this CPU plus, where the build's
+// tile buffers allow it, a plain-Go kernel with the AVX-512 kernel's 8×32
+// geometry, so that every driver's packing and blocking for that geometry
+// runs on machines without AVX-512 too.
+func testKernels() []*microKernel {
+	ks := kernels()
+	if maxMR >= 8 && maxNR >= 32 && !hasKernel(ks, 8, 32) {
+		ks = append(ks, genericKernel("go8x32", 8, 32))
+	}
+	return ks
+}
+
+func hasKernel(ks []*microKernel, mr, nr int) bool {
+	for _, k := range ks {
+		if k.mr == mr && k.nr == nr {
+			return true
+		}
+	}
+	return false
+}
+
+// genericKernel is a plain-Go micro-kernel of any mr×nr tile.
+func genericKernel(name string, mr, nr int) *microKernel {
+	return &microKernel{name: name, mr: mr, nr: nr, mc: 16 * mr, kc: 256, fn: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+		for i := range mr {
+			for j := range nr {
+				var s float32
+				for p := range k {
+					s += a[p*mr+i] * b[p*nr+j]
+				}
+				v := alpha * s
+				if beta != 0 {
+					v += beta * c[i*ldc+j]
+				}
+				c[i*ldc+j] = v
+			}
+		}
+	}}
 }
 
 // checkClose reports the worst element where |got-want| > atol + rtol*|want|.
