@@ -107,6 +107,8 @@ var conv3x3Shapes = []struct {
 	{"1280x2x2x2", Conv2DParams{N: 2, Cin: 1280, H: 2, W: 2, Cout: 1280}},
 	{"2560to1280x8x8", Conv2DParams{N: 1, Cin: 2560, H: 8, W: 8, Cout: 1280}},
 	{"4to320x64x64", Conv2DParams{N: 2, Cin: 4, H: 64, W: 64, Cout: 320}},
+	{"128to3x512x512", Conv2DParams{N: 1, Cin: 128, H: 512, W: 512, Cout: 3}},
+	{"320to4x64x64x2", Conv2DParams{N: 2, Cin: 320, H: 64, W: 64, Cout: 4}},
 }
 
 func benchConv3x3Forced(b *testing.B, a *wgAlgo) {
@@ -166,3 +168,9 @@ func BenchmarkLinear(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConv1x1VAE is the VAE decoder's 512 → 256 channel shortcut at 256×256 (512 px images).
+func BenchmarkConv1x1VAE(b *testing.B) {
+	benchConv(b, Conv2DParams{N: 1, Cin: 512, H: 256, W: 256, Cout: 256, KH: 1, KW: 1, Stride: 1, Pad: 0})
+}
+

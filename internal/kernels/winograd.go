@@ -21,10 +21,9 @@ const (
 
 // winogradAlgo returns the algorithm Conv2D runs p with, or nil for the
 // direct convolution: Winograd for 3×3, stride-1, pad-1 convolutions with
-// enough pixels for the per-call weight transform to pay off and enough
-// channels to fill the micro-kernel.
+// enough pixels for the per-call weight transform to pay off.
 func winogradAlgo(p Conv2DParams) *wgAlgo {
-	if p.KH != 3 || p.KW != 3 || p.Stride != 1 || p.Pad != 1 || p.Cout < wgMinChannels {
+	if p.KH != 3 || p.KW != 3 || p.Stride != 1 || p.Pad != 1 {
 		return nil
 	}
 	// Pixels per image, not per call: the choice must not depend on the
@@ -33,7 +32,7 @@ func winogradAlgo(p Conv2DParams) *wgAlgo {
 	switch px := p.H * p.W; {
 	case px >= wg4MinPixels:
 		return wg4
-	case px >= wg2MinPixels && p.Cin >= wgMinChannels:
+	case px >= wg2MinPixels && p.Cin >= wgMinChannels && p.Cout >= wgMinChannels:
 		return wg2
 	}
 	return nil
@@ -51,13 +50,17 @@ func winogradAlgo(p Conv2DParams) *wgAlgo {
 //	1280 ch at 8×8              85 / 100
 //	1280 ch at 4×4              41 /  26
 //	4 → 320 ch at 64×64         25 /  11 /  37
+//	128 → 3 ch at 512×512        7 /     /  21
+//	320 → 4 ch at 64×64, 2 imgs  6 /     /  32
 //
 // Both transform every weight on every call (into 16 or 36 values), so
 // F(4×4, 3×3) pays off from 32×32 pixels (at 16×16 it ties with F(2×2,
 // 3×3), whose error is smaller) and F(2×2, 3×3) down to 8×8; at 4×4 each
 // weight panel meets a single tile panel and the products run at
 // matrix-vector speed. F(2×2, 3×3)'s transforms cost more than they save
-// with few input channels; F(4×4, 3×3)'s vector transforms do not.
+// with few channels; F(4×4, 3×3)'s vector transforms do not, and with few
+// output channels (conv_out) they replace an im2col matrix that costs
+// more to pack than to multiply.
 const (
 	wg2MinPixels  = 8 * 8
 	wg4MinPixels  = 32 * 32

@@ -156,7 +156,8 @@ func TestConv2DPicksWinograd(t *testing.T) {
 		{Conv2DParams{N: 1, Cin: 32, H: 4, W: 4, Cout: 40}, nil},
 		{Conv2DParams{N: 1, Cin: 4, H: 64, W: 64, Cout: 40}, wg4},
 		{Conv2DParams{N: 1, Cin: 4, H: 16, W: 16, Cout: 40}, nil},
-		{Conv2DParams{N: 1, Cin: 40, H: 64, W: 64, Cout: 3}, nil},
+		{Conv2DParams{N: 1, Cin: 40, H: 64, W: 64, Cout: 3}, wg4},
+		{Conv2DParams{N: 1, Cin: 40, H: 16, W: 16, Cout: 3}, nil},
 	} {
 		p := c.p
 		p.KH, p.KW, p.Stride, p.Pad = 3, 3, 1, 1
