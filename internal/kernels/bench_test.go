@@ -173,4 +173,3 @@ func BenchmarkLinear(b *testing.B) {
 func BenchmarkConv1x1VAE(b *testing.B) {
 	benchConv(b, Conv2DParams{N: 1, Cin: 512, H: 256, W: 256, Cout: 256, KH: 1, KW: 1, Stride: 1, Pad: 0})
 }
-
