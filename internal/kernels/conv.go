@@ -94,16 +94,21 @@ func conv2DDirect(mk *microKernel, out, x []float32, w Weights, bias, residual [
 			g.epilogue = func(i0, i1, j0, j1 int) {
 				for i := i0; i < i1; i++ {
 					row := o[i*ohw+j0 : i*ohw+j1]
+					var b float32
 					if bias != nil {
-						b := bias[i]
+						b = bias[i]
+					}
+					if res == nil {
 						for j := range row {
 							row[j] += b
 						}
+						continue
 					}
-					if res != nil {
-						for j, r := range res[i*ohw+j0 : i*ohw+j1] {
-							row[j] += r
-						}
+					// One pass, rounding as (y + b) + r.
+					r := res[i*ohw+j0 : i*ohw+j1]
+					r = r[:len(row)]
+					for j := range row {
+						row[j] = row[j] + b + r[j]
 					}
 				}
 			}
