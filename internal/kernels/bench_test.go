@@ -173,3 +173,23 @@ func BenchmarkLinear(b *testing.B) {
 func BenchmarkConv1x1VAE(b *testing.B) {
 	benchConv(b, Conv2DParams{N: 1, Cin: 512, H: 256, W: 256, Cout: 256, KH: 1, KW: 1, Stride: 1, Pad: 0})
 }
+
+// BenchmarkLinearChannels is a transformer's proj_in and proj_out at SD 1.5's 64×64 level (CFG batch).
+func BenchmarkLinearChannels(b *testing.B) {
+	const n, hw, c = 2, 4096, 320
+	x, w, bias, res := randSlice(1, n*hw*c), randSlice(2, c*c), randSlice(3, c), randSlice(4, n*hw*c)
+	out := make([]float32, n*hw*c)
+	SetThreads(runtime.GOMAXPROCS(0))
+	b.Run("from", func(b *testing.B) {
+		for range b.N {
+			LinearFromChannels(out, x, Weights{F32: w}, bias, n, hw, c, c)
+		}
+		reportGFLOPS(b, 2*float64(n*hw*c*c))
+	})
+	b.Run("to", func(b *testing.B) {
+		for range b.N {
+			LinearToChannels(out, x, Weights{F32: w}, bias, res, n, hw, c, c)
+		}
+		reportGFLOPS(b, 2*float64(n*hw*c*c))
+	})
+}

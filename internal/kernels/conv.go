@@ -90,29 +90,7 @@ func conv2DDirect(mk *microKernel, out, x []float32, w Weights, bias, residual [
 		if residual != nil {
 			res = residual[n*p.Cout*ohw : (n+1)*p.Cout*ohw]
 		}
-		if bias != nil || res != nil {
-			g.epilogue = func(i0, i1, j0, j1 int) {
-				for i := i0; i < i1; i++ {
-					row := o[i*ohw+j0 : i*ohw+j1]
-					var b float32
-					if bias != nil {
-						b = bias[i]
-					}
-					if res == nil {
-						for j := range row {
-							row[j] += b
-						}
-						continue
-					}
-					// One pass, rounding as (y + b) + r.
-					r := res[i*ohw+j0 : i*ohw+j1]
-					r = r[:len(row)]
-					for j := range row {
-						row[j] = row[j] + b + r[j]
-					}
-				}
-			}
-		}
+		g.epilogue = addBiasRows(o, ohw, bias, res)
 		g.run(mk)
 	}
 }

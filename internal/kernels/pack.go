@@ -69,6 +69,10 @@ func panelDepth16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
 // a lane is contiguous along the depth.
 func matPacker(src []float32, ld, lanes int, laneMajor bool) func(dst []float32, l0, n, p0, kc, w int) {
 	return func(dst []float32, l0, n, p0, kc, w int) {
+		if !laneMajor && n%w == 0 && l0+n <= lanes {
+			depthRows(dst, src, ld, l0, n, p0, kc, w)
+			return
+		}
 		for q := 0; q < n; q += w {
 			valid := min(w, lanes-l0-q)
 			d := dst[q*kc : q*kc+kc*w]
@@ -76,6 +80,21 @@ func matPacker(src []float32, ld, lanes int, laneMajor bool) func(dst []float32,
 				panelLanes(d, src, ld, l0+q, valid, p0, kc, w)
 			} else {
 				panelDepth(d, src, ld, l0+q, valid, p0, kc, w)
+			}
+		}
+	}
+}
+
+// depthRows is panelDepth for n/w whole panels side by side, a depth at a
+// time: each depth's n lanes are one contiguous read, where panel by panel
+// they would be kc reads of w values each far apart.
+func depthRows(dst, src []float32, ld, l0, n, p0, kc, w int) {
+	for kk := range kc {
+		row := src[(p0+kk)*ld+l0 : (p0+kk)*ld+l0+n]
+		for q := 0; q < n; q += w {
+			d, s := dst[q*kc+kk*w:q*kc+kk*w+w], row[q:q+w]
+			for l := range d {
+				d[l] = s[l]
 			}
 		}
 	}

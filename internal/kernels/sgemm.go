@@ -95,14 +95,102 @@ func linearWith(mk *microKernel, out, x []float32, w Weights, bias []float32, ro
 		packB: w.packer(inF, outF, true),
 	}
 	if bias != nil {
-		g.epilogue = func(i0, i1, j0, j1 int) {
-			for i := i0; i < i1; i++ {
-				row := out[i*outF+j0 : i*outF+j1]
-				for j, bj := range bias[j0:j1] {
-					row[j] += bj
-				}
+		g.epilogue = addBiasCols(out, outF, bias)
+	}
+	g.run(mk)
+}
+
+// addBiasCols is the epilogue that adds bias[j] to column j of c (row
+// stride ldc).
+func addBiasCols(c []float32, ldc int, bias []float32) func(i0, i1, j0, j1 int) {
+	return func(i0, i1, j0, j1 int) {
+		for i := i0; i < i1; i++ {
+			row := c[i*ldc+j0 : i*ldc+j1]
+			for j, bj := range bias[j0:j1] {
+				row[j] += bj
 			}
 		}
 	}
-	g.run(mk)
+}
+
+// addBiasRows is the epilogue that adds bias[i] (may be nil) and then
+// res[i*ldc+j] (may be nil) to row i of c, rounding as (y + b) + r; nil
+// when there is nothing to add.
+func addBiasRows(c []float32, ldc int, bias, res []float32) func(i0, i1, j0, j1 int) {
+	if bias == nil && res == nil {
+		return nil
+	}
+	return func(i0, i1, j0, j1 int) {
+		for i := i0; i < i1; i++ {
+			row := c[i*ldc+j0 : i*ldc+j1]
+			var b float32
+			if bias != nil {
+				b = bias[i]
+			}
+			if res == nil {
+				for j := range row {
+					row[j] += b
+				}
+				continue
+			}
+			r := res[i*ldc+j0 : i*ldc+j1]
+			r = r[:len(row)]
+			for j := range row {
+				row[j] = row[j] + b + r[j]
+			}
+		}
+	}
+}
+
+// LinearFromChannels is Linear applied to the pixels of n channel-major
+// images x [n, inF, hw] as tokens, writing token-major out [n, hw, outF]:
+// out[i, t, o] = Σ_c x[i, c, t]·w[o, c] + bias[o]. It equals Linear after
+// a transpose to [n, hw, inF], bit for bit, without the transpose.
+func LinearFromChannels(out, x []float32, w Weights, bias []float32, n, hw, inF, outF int) {
+	needLen("LinearFromChannels", "out", len(out), n*hw*outF)
+	needLen("LinearFromChannels", "x", len(x), n*hw*inF)
+	needLen("LinearFromChannels", "w", w.len("LinearFromChannels"), outF*inF)
+	if bias != nil {
+		needLen("LinearFromChannels", "bias", len(bias), outF)
+	}
+	for i := range n {
+		img, o := x[i*inF*hw:(i+1)*inF*hw], out[i*hw*outF:(i+1)*hw*outF]
+		g := gemmOp{m: hw, n: outF, k: inF, alpha: 1, c: o, ldc: outF,
+			packA: matPacker(img, hw, hw, false),
+			packB: w.packer(inF, outF, true),
+		}
+		if bias != nil {
+			g.epilogue = addBiasCols(o, outF, bias)
+		}
+		g.run(active)
+	}
+}
+
+// LinearToChannels is Linear over n token-major images x [n, hw, inF]
+// written channel-major, out [n, outF, hw], plus residual (same shape as
+// out, may be nil): out[i, o, t] = (Σ_c x[i, t, c]·w[o, c] + bias[o]) +
+// residual[i, o, t]. It equals Linear, a transpose and an Add, bit for bit.
+func LinearToChannels(out, x []float32, w Weights, bias, residual []float32, n, hw, inF, outF int) {
+	needLen("LinearToChannels", "out", len(out), n*hw*outF)
+	needLen("LinearToChannels", "x", len(x), n*hw*inF)
+	needLen("LinearToChannels", "w", w.len("LinearToChannels"), outF*inF)
+	if bias != nil {
+		needLen("LinearToChannels", "bias", len(bias), outF)
+	}
+	if residual != nil {
+		needLen("LinearToChannels", "residual", len(residual), n*hw*outF)
+	}
+	for i := range n {
+		tok, o := x[i*hw*inF:(i+1)*hw*inF], out[i*outF*hw:(i+1)*outF*hw]
+		var res []float32
+		if residual != nil {
+			res = residual[i*outF*hw : (i+1)*outF*hw]
+		}
+		g := gemmOp{m: outF, n: hw, k: inF, alpha: 1, c: o, ldc: hw,
+			packA:    w.packer(inF, outF, true),
+			packB:    matPacker(tok, inF, hw, true),
+			epilogue: addBiasRows(o, hw, bias, res),
+		}
+		g.run(active)
+	}
 }

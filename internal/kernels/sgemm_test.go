@@ -164,3 +164,44 @@ func TestGemmAPackingSameBits(t *testing.T) {
 		}
 	})
 }
+
+// TestLinearChannels checks LinearFromChannels and LinearToChannels
+// against Linear with explicit transposes (and an Add), bit for bit.
+func TestLinearChannels(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
+		for _, s := range []struct{ n, hw, in, out int }{{2, 37, 23, 19}, {1, 300, 330, 40}, {2, 1, 5, 7}} {
+			x := randSlice(1, s.n*s.hw*max(s.in, s.out))
+			w, bias := randSlice(2, s.out*s.in), randSlice(3, s.out)
+			res := randSlice(4, s.n*s.out*s.hw)
+			// transpose swaps the last two dimensions of n [r, c] matrices.
+			transpose := func(src []float32, r, c int) []float32 {
+				dst := make([]float32, s.n*r*c)
+				for i := range s.n {
+					for a := range r {
+						for b := range c {
+							dst[i*r*c+b*r+a] = src[i*r*c+a*c+b]
+						}
+					}
+				}
+				return dst
+			}
+			chans := x[:s.n*s.in*s.hw] // [n, in, hw]
+			want := make([]float32, s.n*s.hw*s.out)
+			Linear(want, transpose(chans, s.in, s.hw), Weights{F32: w}, bias, s.n*s.hw, s.in, s.out)
+			got := nanSlice(len(want))
+			LinearFromChannels(got, chans, Weights{F32: w}, bias, s.n, s.hw, s.in, s.out)
+			sameBits(t, name("from channels %+v", s), got, want)
+
+			tok := x[:s.n*s.hw*s.in] // [n, hw, in]
+			lin := make([]float32, s.n*s.hw*s.out)
+			Linear(lin, tok, Weights{F32: w}, bias, s.n*s.hw, s.in, s.out)
+			want = transpose(lin, s.hw, s.out)
+			for i := range want {
+				want[i] += res[i]
+			}
+			got = nanSlice(len(want))
+			LinearToChannels(got, tok, Weights{F32: w}, bias, res, s.n, s.hw, s.in, s.out)
+			sameBits(t, name("to channels %+v", s), got, want)
+		}
+	})
+}

@@ -32,6 +32,21 @@ func (l *Linear) Forward(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
 	return b.Apply(ops.Linear{W: gemm(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out}, x)
 }
 
+// FromChannels applies the layer to the pixels of x [N, In, H, W] as
+// tokens: [N, H*W, Out], without a separate transpose.
+func (l *Linear) FromChannels(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
+	return b.Apply(ops.ChannelsLinear{W: gemm(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out}, x)
+}
+
+// ToChannels applies the layer to tokens x [N, H*W, In] and returns them
+// as images [N, Out, H, W] plus residual (of that shape), without a
+// separate transpose or add.
+func (l *Linear) ToChannels(b *graph.Builder, x, residual *graph.Tensor) *graph.Tensor {
+	s := residual.Shape
+	op := ops.LinearChannels{W: gemm(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out, Height: s[2], Width: s[3]}
+	return b.Apply(op, x, residual)
+}
+
 // Forward convolves x [N, C, H, W]; a non-nil residual of the output's shape
 // is added in the same pass.
 func (c *Conv2d) Forward(b *graph.Builder, x, residual *graph.Tensor) *graph.Tensor {

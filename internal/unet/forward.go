@@ -68,17 +68,14 @@ func (m *Model) Forward(b *graph.Builder, sample, temb, ctx *graph.Tensor) *grap
 
 // Forward runs the transformer on x [B, C, H, W] attending to ctx.
 func (t *Transformer2D) Forward(b *graph.Builder, x, ctx *graph.Tensor) *graph.Tensor {
-	hgt, wid := x.Shape[2], x.Shape[3]
 	h := t.Norm.Forward(b, x, false)
-	h = b.Apply(ops.ToTokens{}, h) // [B, H*W, C]
-	// A 1x1 convolution before flattening equals a linear layer after it.
-	h = t.ProjIn.Forward(b, h) // [B, H*W, inner]
+	// A 1x1 convolution before flattening equals a linear layer after it;
+	// both projections read or write the image layout directly.
+	h = t.ProjIn.FromChannels(b, h) // [B, H*W, inner]
 	for k, blk := range t.TransformerBlocks {
 		b.Scope(scope("transformer_blocks", k), func() { h = blk.Forward(b, h, ctx) })
 	}
-	h = t.ProjOut.Forward(b, h)                    // [B, H*W, C]
-	h = b.Apply(ops.FromTokens{H: hgt, W: wid}, h) // [B, C, H, W]
-	return b.Apply(ops.Add{}, h, x)
+	return t.ProjOut.ToChannels(b, h, x) // [B, C, H, W], plus x
 }
 
 // Forward is self-attention, cross-attention and GEGLU feed-forward, each

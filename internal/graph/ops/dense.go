@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/roentgen-dev/roentgen/internal/kernels"
 )
@@ -24,6 +25,53 @@ func (l Linear) Plan(in [][]int) (Plan, error) {
 	rows := numel(in[0]) / l.In
 	return Plan{Out: out, FLOPs: 2 * int64(rows) * int64(l.In) * int64(l.Out), Run: func(o []float32, x [][]float32) {
 		kernels.Linear(o, x[0], l.W, l.Bias, rows, l.In, l.Out)
+	}}, nil
+}
+
+// ChannelsLinear is Linear over the pixels of channel-major images:
+// [N, In, H, W] → tokens [N, H*W, Out], as ToTokens then Linear.
+type ChannelsLinear struct {
+	W       kernels.Weights
+	Bias    []float32
+	In, Out int
+}
+
+func (ChannelsLinear) Name() string { return "ChannelsLinear" }
+
+func (l ChannelsLinear) Plan(in [][]int) (Plan, error) {
+	if len(in) != 1 || len(in[0]) != 4 || in[0][1] != l.In {
+		return Plan{}, badShapes(l, in, fmt.Sprintf("want [N, %d, H, W]", l.In))
+	}
+	n, hw := in[0][0], in[0][2]*in[0][3]
+	return Plan{Out: []int{n, hw, l.Out}, FLOPs: 2 * int64(n*hw) * int64(l.In) * int64(l.Out), Run: func(o []float32, x [][]float32) {
+		kernels.LinearFromChannels(o, x[0], l.W, l.Bias, n, hw, l.In, l.Out)
+	}}, nil
+}
+
+// LinearChannels is Linear over tokens written as channel-major images,
+// plus a residual image: [N, H*W, In] and [N, Out, H, W] → [N, Out, H, W],
+// as Linear, FromTokens and Add.
+type LinearChannels struct {
+	W             kernels.Weights
+	Bias          []float32
+	In, Out       int
+	Height, Width int
+}
+
+func (LinearChannels) Name() string { return "LinearChannels" }
+
+func (l LinearChannels) Plan(in [][]int) (Plan, error) {
+	hw := l.Height * l.Width
+	out := []int{0, l.Out, l.Height, l.Width}
+	if len(in) == 2 && len(in[0]) == 3 {
+		out[0] = in[0][0]
+	}
+	if len(in) != 2 || len(in[0]) != 3 || in[0][1] != hw || in[0][2] != l.In || !slices.Equal(in[1], out) {
+		return Plan{}, badShapes(l, in, fmt.Sprintf("want [N, %d, %d] and a residual [N, %d, %d, %d]", hw, l.In, l.Out, l.Height, l.Width))
+	}
+	n := out[0]
+	return Plan{Out: out, FLOPs: 2 * int64(n*hw) * int64(l.In) * int64(l.Out), Run: func(o []float32, x [][]float32) {
+		kernels.LinearToChannels(o, x[0], l.W, l.Bias, x[1], n, hw, l.In, l.Out)
 	}}, nil
 }
 
