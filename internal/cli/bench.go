@@ -49,7 +49,7 @@ func (a *app) benchCmd() *cobra.Command {
 	var (
 		w, h, steps, threads int
 		asJSON, byOp         bool
-		profile              string
+		profile, memProfile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -71,6 +71,9 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 					return err
 				}
 				defer pprof.StopCPUProfile()
+			}
+			if memProfile != "" {
+				defer writeHeapProfile(memProfile, a.stderr)
 			}
 			start := time.Now()
 			p, err := a.loadPipeline()
@@ -160,8 +163,24 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 	fl.IntVar(&threads, "threads", 0, "worker threads (default: all cores)")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object")
 	fl.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile (go tool pprof) to this file")
+	fl.StringVar(&memProfile, "memprofile", "", "write a Go heap profile (allocations since start; go tool pprof) to this file at the end")
 	fl.BoolVar(&byOp, "ops", false, "also time every graph op and report the U-Net and VAE time by op kind")
 	return cmd
+}
+
+// writeHeapProfile writes the heap profile to path, reporting a failure on
+// w (the bench's results stand either way).
+func writeHeapProfile(path string, w io.Writer) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.WriteHeapProfile(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(w, "roentgen: bench: memory profile: %v\n", err)
+	}
 }
 
 // writeOpTimes prints a table of op times divided by n.

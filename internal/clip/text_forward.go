@@ -6,13 +6,14 @@ import (
 
 	"github.com/roentgen-dev/roentgen/internal/graph"
 	"github.com/roentgen-dev/roentgen/internal/graph/ops"
+	"github.com/roentgen-dev/roentgen/internal/nn"
 )
 
 // Forward maps token ids [B, L] (as float32) to last_hidden_state
 // [B, L, Hidden]: embeddings, pre-LN layers with causal self-attention and
 // no padding mask (as the SD pipeline calls it), then final_layer_norm.
 func (t *TextEncoder) Forward(b *graph.Builder, ids *graph.Tensor) *graph.Tensor {
-	h := b.Apply(ops.Embed{Table: t.TokenEmbedding.Weight.F32(), Pos: t.PositionEmbedding.Weight.F32(), Dim: t.Arch.Hidden}, ids)
+	h := b.Apply(ops.Embed{Table: nn.Matrix(t.TokenEmbedding.Weight), Pos: t.PositionEmbedding.Weight.F32(), Dim: t.Arch.Hidden}, ids)
 	act := ops.Unary{Act: ops.QuickGELU}
 	if t.Arch.Act == GELU {
 		act = ops.Unary{Act: ops.GELU}

@@ -161,11 +161,12 @@ func wgFilterPanelAVX2(a *wgAlgo, g []float32, cin, p0, kb, mr int, dst []float3
 			idx[l] = int32(l * cin * 9)
 		}
 		_, _ = g[((mr-1)*cin+p0+n)*9-1], dst[(a.t-1)*us+(n-1)*mr+8-1]
-		f := wgFilter2AVX2
+		// Direct calls: through a func value idx would escape.
 		if a.m == 4 {
-			f = wgFilter4AVX2
+			wgFilter4AVX2(&g[p0*9], &idx[0], &dst[0], us, mr, n)
+		} else {
+			wgFilter2AVX2(&g[p0*9], &idx[0], &dst[0], us, mr, n)
 		}
-		f(&g[p0*9], &idx[0], &dst[0], us, mr, n)
 	} else {
 		tail = kb
 	}
@@ -184,7 +185,7 @@ func wgInputRun4(a *wgAlgo, strip []float32, stride int, dst []float32, vs, run 
 }
 
 // wgOutputRun4 is wgOutputRunGo for F(4×4, 3×3), eight tiles at a time.
-func wgOutputRun4(a *wgAlgo, src []float32, ms int, o []float32, w int, b float32, res []float32, run int) {
+func wgOutputRun4(a *wgAlgo, src []float32, ms int, o []float32, w int, b float32, res []float32, run int, y *[16]float32) {
 	var tmp [24 * 8]float32
 	l := 0
 	for ; l+8 <= run; l += 8 {
@@ -197,7 +198,7 @@ func wgOutputRun4(a *wgAlgo, src []float32, ms int, o []float32, w int, b float3
 		wgOut4AVX2(&src[l], ms, &o[4*l], w, b, r, &tmp[0])
 	}
 	if l < run {
-		wgOutputRunGo(a, src[l:], ms, o[4*l:], w, b, residualAt(res, 4*l), run-l)
+		wgOutputRunGo(a, src[l:], ms, o[4*l:], w, b, residualAt(res, 4*l), run-l, y)
 	}
 }
 

@@ -167,7 +167,9 @@ func (g *gemmOp) computeLocalA(mk *microKernel, b []float32, i0, mb, j0, nb, p0,
 // same instructions wherever it lies.
 func (g *gemmOp) tiles(mk *microKernel, a, b []float32, i0, ri, re, j0, ci, ce, kb int, beta float32) {
 	mr, nr := mk.mr, mk.nr
-	var tmp [maxMR * maxNR]float32
+	tb := getBuf(maxMR * maxNR) // not a local array: mk.fn would make it escape on every call
+	defer putBuf(tb)
+	tmp := *tb
 	for jc := ci; jc < ce; jc += nr {
 		bp := b[jc*kb : (jc+nr)*kb]
 		cols := min(nr, ce-jc)

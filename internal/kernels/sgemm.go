@@ -53,6 +53,20 @@ type Weights struct {
 	F16 []uint16
 }
 
+// Row writes row i of w viewed as a matrix with len(dst) columns to dst,
+// decoding fp16.
+func (w Weights) Row(dst []float32, i int) {
+	n := len(dst)
+	if w.F16 != nil {
+		f16ToF32(dst, w.F16[i*n:(i+1)*n])
+		return
+	}
+	copy(dst, w.F32[i*n:(i+1)*n])
+}
+
+// Len is the number of values.
+func (w Weights) Len() int { return max(len(w.F32), len(w.F16)) }
+
 // packer returns the packing callback for w as a row-major matrix with the
 // given lanes and leading dimension.
 func (w Weights) packer(ld, lanes int, laneMajor bool) func(dst []float32, l0, n, p0, kc, wd int) {

@@ -83,5 +83,15 @@ func getBuf(n int) *[]float32 {
 	return &s
 }
 
+// DropScratch lets the garbage collector take the pooled scratch buffers,
+// which otherwise survive a collection (as a sync.Pool's victims) and keep
+// one network's scratch resident while the next network runs. Call it only
+// while no kernel runs.
+func DropScratch() {
+	for i := range bufPools {
+		bufPools[i] = sync.Pool{}
+	}
+}
+
 // putBuf returns a slice from getBuf to its pool.
 func putBuf(p *[]float32) { bufPools[bits.Len(uint(cap(*p)-1))].Put(p) }

@@ -278,7 +278,9 @@ func winogradOutput(a *wgAlgo, out, m, bias, residual []float32, p Conv2DParams,
 	h, w, mm := p.H, p.W, a.m
 	tx := ceilDiv(w, mm)
 	tpi := ceilDiv(h, mm) * tx
-	var y [16]float32
+	yb := getBuf(16) // not a local array: a.output would make it escape
+	defer putBuf(yb)
+	y := (*[16]float32)(*yb)
 	for co := c0; co < c1; co++ {
 		mrow := m[(co-c0)*nb:]
 		var b float32
@@ -296,11 +298,11 @@ func winogradOutput(a *wgAlgo, out, m, bias, residual []float32, p Conv2DParams,
 				if residual != nil {
 					res = residual[base:]
 				}
-				a.outputRun(a, mrow[l:], ms, out[base:], w, b, res, run)
+				a.outputRun(a, mrow[l:], ms, out[base:], w, b, res, run, y)
 				l += run
 				continue
 			}
-			a.output(mrow[l:], ms, &y)
+			a.output(mrow[l:], ms, y)
 			rows, cols := min(mm, h-oy), min(mm, w-ox)
 			wgStore(out[base:], w, y[:], mm, b, residualAt(residual, base), rows, cols)
 			l++
@@ -335,11 +337,10 @@ func wgStore(o []float32, w int, y []float32, m int, b float32, res []float32, r
 
 // wgOutputRunGo is the pure-Go outputRun: run whole tiles side by side,
 // M_ξ of tile l being src[ξ*ms+l], written to o (row stride w) with bias b
-// and res (may be nil) added.
-func wgOutputRunGo(a *wgAlgo, src []float32, ms int, o []float32, w int, b float32, res []float32, run int) {
-	var y [16]float32
+// and res (may be nil) added; y is scratch.
+func wgOutputRunGo(a *wgAlgo, src []float32, ms int, o []float32, w int, b float32, res []float32, run int, y *[16]float32) {
 	for l := range run {
-		a.output(src[l:], ms, &y)
+		a.output(src[l:], ms, y)
 		var r []float32
 		if res != nil {
 			r = res[a.m*l:]

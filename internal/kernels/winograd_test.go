@@ -221,8 +221,9 @@ func TestWinogradRunsMatchGo(t *testing.T) {
 			sameBits(t, name("%s input run %d", a.name, run), got, want)
 			for _, r := range [][]float32{nil, res} {
 				got, want := nanSlice(a.m*w), nanSlice(a.m*w)
-				a.outputRun(a, src, ms, got, w, 0.25, r, run)
-				wgOutputRunGo(a, src, ms, want, w, 0.25, r, run)
+				var y [16]float32
+				a.outputRun(a, src, ms, got, w, 0.25, r, run, &y)
+				wgOutputRunGo(a, src, ms, want, w, 0.25, r, run, &y)
 				sameBits(t, name("%s output run %d residual %v", a.name, run, r != nil), got, want)
 			}
 		}

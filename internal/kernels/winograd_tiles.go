@@ -28,7 +28,7 @@ type wgAlgo struct {
 	// one tile row (wgInputRunGo, wgOutputRunGo, or vector forms with the
 	// same bits).
 	inputRun  func(a *wgAlgo, strip []float32, stride int, dst []float32, vs, run int)
-	outputRun func(a *wgAlgo, src []float32, ms int, o []float32, w int, b float32, res []float32, run int)
+	outputRun func(a *wgAlgo, src []float32, ms int, o []float32, w int, b float32, res []float32, run int, y *[16]float32)
 }
 
 // wg2 is F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms for Convolutional

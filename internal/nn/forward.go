@@ -9,10 +9,10 @@ import (
 	"github.com/roentgen-dev/roentgen/internal/weights"
 )
 
-// gemm returns a matrix weight for the GEMM kernels: fp16 stays fp16 (decoded
-// while packing), anything else is float32, both read in place from the
-// mapped file when possible.
-func gemm(t *weights.Tensor) kernels.Weights {
+// Matrix returns a matrix weight for the kernels: fp16 stays fp16 (decoded
+// while packing or looking up), anything else is float32, both read in
+// place from the mapped file when possible.
+func Matrix(t *weights.Tensor) kernels.Weights {
 	if h := t.F16(); h != nil {
 		return kernels.Weights{F16: h}
 	}
@@ -29,13 +29,13 @@ func vec(t *weights.Tensor) []float32 {
 
 // Forward applies the layer to the last dimension of x.
 func (l *Linear) Forward(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
-	return b.Apply(ops.Linear{W: gemm(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out}, x)
+	return b.Apply(ops.Linear{W: Matrix(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out}, x)
 }
 
 // FromChannels applies the layer to the pixels of x [N, In, H, W] as
 // tokens: [N, H*W, Out], without a separate transpose.
 func (l *Linear) FromChannels(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
-	return b.Apply(ops.ChannelsLinear{W: gemm(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out}, x)
+	return b.Apply(ops.ChannelsLinear{W: Matrix(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out}, x)
 }
 
 // ToChannels applies the layer to tokens x [N, H*W, In] and returns them
@@ -43,14 +43,14 @@ func (l *Linear) FromChannels(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
 // separate transpose or add.
 func (l *Linear) ToChannels(b *graph.Builder, x, residual *graph.Tensor) *graph.Tensor {
 	s := residual.Shape
-	op := ops.LinearChannels{W: gemm(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out, Height: s[2], Width: s[3]}
+	op := ops.LinearChannels{W: Matrix(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out, Height: s[2], Width: s[3]}
 	return b.Apply(op, x, residual)
 }
 
 // Forward convolves x [N, C, H, W]; a non-nil residual of the output's shape
 // is added in the same pass.
 func (c *Conv2d) Forward(b *graph.Builder, x, residual *graph.Tensor) *graph.Tensor {
-	op := ops.Conv2D{W: gemm(c.Weight), Bias: vec(c.Bias), Cin: c.In, Cout: c.Out, K: c.K, Stride: c.Stride, Pad: c.Pad}
+	op := ops.Conv2D{W: Matrix(c.Weight), Bias: vec(c.Bias), Cin: c.In, Cout: c.Out, K: c.K, Stride: c.Stride, Pad: c.Pad}
 	if residual != nil {
 		return b.Apply(op, x, residual)
 	}

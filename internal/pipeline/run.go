@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/roentgen-dev/roentgen/internal/imageio"
+	"github.com/roentgen-dev/roentgen/internal/kernels"
 	"github.com/roentgen-dev/roentgen/internal/sampler"
 )
 
@@ -102,6 +103,7 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 	p.unet.Release()
 	p.Models.release("text_encoder")
 	p.Models.release("unet")
+	kernels.DropScratch()
 	debug.FreeOSMemory()
 	return r.stage("decode", func() error {
 		per := c * h * w
@@ -114,6 +116,9 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 		}
 		p.vae.Release()
 		p.Models.release("vae")
+		// The next image starts with the U-Net: none of the VAE's scratch.
+		kernels.DropScratch()
+		debug.FreeOSMemory()
 		return nil
 	})
 }

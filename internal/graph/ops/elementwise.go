@@ -171,8 +171,9 @@ func transpose(dst, src []float32, n, r, c int) {
 // [Vocab, Dim] and adds the position embedding Pos [MaxPos, Dim]:
 // [B, L] → [B, L, Dim].
 type Embed struct {
-	Table, Pos []float32
-	Dim        int
+	Table kernels.Weights // fp16 rows are decoded as they are looked up
+	Pos   []float32
+	Dim   int
 }
 
 func (Embed) Name() string { return "Embed" }
@@ -182,14 +183,14 @@ func (e Embed) Plan(in [][]int) (Plan, error) {
 		return Plan{}, badShapes(e, in, fmt.Sprintf("want ids [B, L] with L ≤ %d", len(e.Pos)/e.Dim))
 	}
 	b, l := in[0][0], in[0][1]
-	vocab := len(e.Table) / e.Dim
+	vocab := e.Table.Len() / e.Dim
 	return Plan{Out: []int{b, l, e.Dim}, Run: func(o []float32, x [][]float32) {
 		for i, f := range x[0] {
 			id := min(max(int(f), 0), vocab-1) // ids are checked by the caller
-			tok, pos := e.Table[id*e.Dim:(id+1)*e.Dim], e.Pos[(i%l)*e.Dim:]
-			dst := o[i*e.Dim : (i+1)*e.Dim]
+			dst, pos := o[i*e.Dim:(i+1)*e.Dim], e.Pos[(i%l)*e.Dim:]
+			e.Table.Row(dst, id)
 			for j := range dst {
-				dst[j] = tok[j] + pos[j]
+				dst[j] += pos[j]
 			}
 		}
 	}}, nil
