@@ -14,7 +14,7 @@ package kernels
 
 const (
 	wgSkew = 16 // floats of padding between the blocks of the t positions
-	wgRows = 48 // output channels whose products are kept for one inverse transform (rounded up to mr)
+	wgRows = 48 // most output channels whose products are kept for one inverse transform
 
 	wgFewChannels = 32 // input channels per input-transform task in winogradFew
 )
@@ -42,28 +42,28 @@ func winogradAlgo(p Conv2DParams) *wgAlgo {
 // BenchmarkConv3x3Winograd2 and BenchmarkConv3x3Winograd4 (2 threads, AVX2,
 // 2026-11-27; effective GFLOP/s direct / F(2×2) / F(4×4), ±15% run to run):
 //
-//	320 ch at 64×64            111 / 154 / 324
-//	128 ch at 256×256           90 / 114 / 320
-//	640 ch at 32×32, 2 images  124 / 214 / 354
-//	1280 ch at 16×16, 2 images 123 / 198 / 202
-//	1280 ch at 8×8, 2 images    88 / 148 /  70
-//	1280 ch at 8×8              85 / 100
-//	1280 ch at 4×4              41 /  26
-//	4 → 320 ch at 64×64         25 /  11 /  37
-//	128 → 3 ch at 512×512        7 /     /  21
-//	320 → 4 ch at 64×64, 2 imgs  6 /     /  32
+//	320 ch at 64×64            111 / 168 / 265
+//	128 ch at 256×256           90 / 158 / 342
+//	640 ch at 32×32, 2 images  124 / 214 / 305
+//	1280 ch at 16×16, 2 images 123 / 177 / 374
+//	1280 ch at 16×16           126 / 164 / 241
+//	1280 ch at 8×8, 2 images    88 / 154 / 123
+//	1280 ch at 8×8              85 / 109 /  73
+//	1280 ch at 4×4              41 /  23 /  17
+//	4 → 320 ch at 64×64         25 /  12 /  50
+//	128 → 3 ch at 512×512        7 /  12 /  29
+//	320 → 4 ch at 64×64, 2 imgs  6 /  12 /  45
 //
 // Both transform every weight on every call (into 16 or 36 values), so
-// F(4×4, 3×3) pays off from 32×32 pixels (at 16×16 it ties with F(2×2,
-// 3×3), whose error is smaller) and F(2×2, 3×3) down to 8×8; at 4×4 each
-// weight panel meets a single tile panel and the products run at
-// matrix-vector speed. F(2×2, 3×3)'s transforms cost more than they save
-// with few channels; F(4×4, 3×3)'s vector transforms do not, and with few
-// output channels (conv_out) they replace an im2col matrix that costs
-// more to pack than to multiply.
+// F(4×4, 3×3) pays off from 16×16 pixels and F(2×2, 3×3) at 8×8 (with a
+// smaller error than F(4×4, 3×3)); at 4×4 each weight panel meets a single
+// tile panel and the products run at matrix-vector speed. F(2×2, 3×3)'s
+// transforms cost more than they save with few channels; F(4×4, 3×3)'s
+// vector transforms do not, and with few output channels (conv_out) they
+// replace an im2col matrix that costs more to pack than to multiply.
 const (
 	wg2MinPixels  = 8 * 8
-	wg4MinPixels  = 32 * 32
+	wg4MinPixels  = 16 * 16
 	wgMinChannels = 32
 )
 
@@ -114,6 +114,25 @@ func conv3x3Winograd(mk *microKernel, a *wgAlgo, out, x []float32, w Weights, bi
 	})
 }
 
+// wgRowsFor is the number of output channels (a multiple of mr) a
+// winogradFew task handles, given nb lanes of tiles: wgRows, or a single
+// panel of mr when there are at most wgNarrowTiles lanes. With so few
+// tiles each weight panel meets only a few tile panels, and keeping a
+// task's transformed weights small pays more than reusing each tile panel
+// for more rows (BenchmarkConv3x3Winograd4, 1280 channels at 16×16 with 2
+// images: 221-273 effective GFLOP/s with 48 rows, 346-355 with 6; with
+// 128 lanes 48 rows are best). Rows are independent, so this never changes
+// a result.
+func wgRowsFor(nb, mr int) int {
+	if nb <= wgNarrowTiles {
+		return mr
+	}
+	return ceilDiv(wgRows, mr) * mr
+}
+
+// wgNarrowTiles is wgRowsFor's cut-off.
+const wgNarrowTiles = 64
+
 // wgTilesPerImage is the number of a's output tiles that cover one image.
 func wgTilesPerImage(a *wgAlgo, p Conv2DParams) int {
 	return ceilDiv(p.H, a.m) * ceilDiv(p.W, a.m)
@@ -138,7 +157,7 @@ func winogradFew(mk *microKernel, a *wgAlgo, out, x []float32, w Weights, bias, 
 		l0, ci0 := (t/cc)*a.tiles, (t%cc)*wgFewChannels
 		winogradInput(mk, a, v, x, p, 0, l0, min(a.tiles, nb-l0), nb, nt, kc, vs, ci0, min(ci0+wgFewChannels, p.Cin))
 	})
-	cr := ceilDiv(wgRows, mr) * mr
+	cr := wgRowsFor(nb, mr)
 	mpad := ceilDiv(p.Cout, mr) * mr
 	parallelFor(ceilDiv(mpad, cr), func(t int) {
 		r0 := t * cr

@@ -151,13 +151,15 @@ func TestConv2DPicksWinograd(t *testing.T) {
 		want *wgAlgo
 	}{
 		{Conv2DParams{N: 2, Cin: 32, H: 33, W: 35, Cout: 40}, wg4},
-		{Conv2DParams{N: 2, Cin: 32, H: 23, W: 25, Cout: 40}, wg2},
+		{Conv2DParams{N: 2, Cin: 32, H: 23, W: 25, Cout: 40}, wg4},
+		{Conv2DParams{N: 2, Cin: 32, H: 15, W: 16, Cout: 40}, wg2},
 		{Conv2DParams{N: 1, Cin: 32, H: 8, W: 8, Cout: 40}, wg2},
 		{Conv2DParams{N: 1, Cin: 32, H: 4, W: 4, Cout: 40}, nil},
 		{Conv2DParams{N: 1, Cin: 4, H: 64, W: 64, Cout: 40}, wg4},
-		{Conv2DParams{N: 1, Cin: 4, H: 16, W: 16, Cout: 40}, nil},
+		{Conv2DParams{N: 1, Cin: 4, H: 16, W: 16, Cout: 40}, wg4},
+		{Conv2DParams{N: 1, Cin: 4, H: 15, W: 16, Cout: 40}, nil},
 		{Conv2DParams{N: 1, Cin: 40, H: 64, W: 64, Cout: 3}, wg4},
-		{Conv2DParams{N: 1, Cin: 40, H: 16, W: 16, Cout: 3}, nil},
+		{Conv2DParams{N: 1, Cin: 40, H: 15, W: 16, Cout: 3}, nil},
 	} {
 		p := c.p
 		p.KH, p.KW, p.Stride, p.Pad = 3, 3, 1, 1
