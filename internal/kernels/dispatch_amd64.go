@@ -220,3 +220,30 @@ func wgFilter2AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
 
 //go:noescape
 func wgFilter4AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
+
+// sum4 is sum4Go; see moments.
+func sum4(xs []float32, s *[4]float64) {
+	if !hasAVX2 || len(xs) == 0 {
+		sum4Go(xs, s)
+		return
+	}
+	sum4AVX2(&xs[0], len(xs)/4, s)
+}
+
+// sqDev4 is sqDev4Go; see moments.
+func sqDev4(xs []float32, mean float64, s *[4]float64) {
+	if !hasAVX2 || len(xs) == 0 {
+		sqDev4Go(xs, mean, s)
+		return
+	}
+	sqDev4AVX2(&xs[0], len(xs)/4, mean, s)
+}
+
+// sum4AVX2 and sqDev4AVX2 are the vector forms of sum4Go and sqDev4Go over
+// n4 groups of four; see asmgen's moments.
+//
+//go:noescape
+func sum4AVX2(x *float32, n4 int, out *[4]float64)
+
+//go:noescape
+func sqDev4AVX2(x *float32, n4 int, mean float64, out *[4]float64)

@@ -28,3 +28,9 @@ func gelu32(dst, src []float32) { geluGo(dst, src) }
 func gatherRows(dst, src []float32, base int, offs []int32, w int) {
 	gatherRowsGo(dst, src, base, offs, w)
 }
+
+// sum4 is sum4Go; see moments.
+func sum4(xs []float32, s *[4]float64) { sum4Go(xs, s) }
+
+// sqDev4 is sqDev4Go; see moments.
+func sqDev4(xs []float32, mean float64, s *[4]float64) { sqDev4Go(xs, mean, s) }

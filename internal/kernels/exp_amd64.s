@@ -579,3 +579,48 @@ geluloop:
 geludone:
 	VZEROUPPER
 	RET
+// func sum4AVX2(x *float32, n4 int, out *[4]float64)
+TEXT ·sum4AVX2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n4+8(FP), CX
+	MOVQ out+16(FP), DI
+	VXORPD Y0, Y0, Y0
+	TESTQ CX, CX
+	JZ sum4done
+
+sum4loop:
+	VCVTPS2PD (SI), Y1
+	VADDPD Y1, Y0, Y0
+	ADDQ $16, SI
+	DECQ CX
+	JNZ sum4loop
+
+sum4done:
+	VMOVUPD Y0, (DI)
+	VZEROUPPER
+	RET
+
+// func sqDev4AVX2(x *float32, n4 int, mean float64, out *[4]float64)
+TEXT ·sqDev4AVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ n4+8(FP), CX
+	VBROADCASTSD mean+16(FP), Y2
+	MOVQ out+24(FP), DI
+	VXORPD Y0, Y0, Y0
+	TESTQ CX, CX
+	JZ sqdevdone
+
+sqdevloop:
+	VCVTPS2PD (SI), Y1
+	VSUBPD Y2, Y1, Y1
+	VMULPD Y1, Y1, Y1
+	VADDPD Y1, Y0, Y0
+	ADDQ $16, SI
+	DECQ CX
+	JNZ sqdevloop
+
+sqdevdone:
+	VMOVUPD Y0, (DI)
+	VZEROUPPER
+	RET
+

@@ -68,40 +68,54 @@ func LayerNorm(out, x, gamma, beta []float32, rows, cols int, eps float32) {
 }
 
 // moments returns the mean of xs and 1/sqrt(variance+eps), both from float64
-// sums over two passes.
+// sums over two passes, each kept as four partial sums over the elements
+// i ≡ 0, 1, 2, 3 (mod 4) (sum4 and sqDev4, vector forms on amd64).
 func moments(xs []float32, eps float32) (mean, rstd float64) {
 	if len(xs) == 0 {
 		return 0, 1 / math.Sqrt(float64(eps))
 	}
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(xs); i += 4 {
+	n4 := len(xs) / 4
+	var s [4]float64
+	sum4(xs[:4*n4], &s)
+	for _, v := range xs[4*n4:] {
+		s[0] += float64(v)
+	}
+	mean = (s[0] + s[1] + s[2] + s[3]) / float64(len(xs))
+	sqDev4(xs[:4*n4], mean, &s)
+	for _, v := range xs[4*n4:] {
+		d := float64(v) - mean
+		s[0] += float64(d * d)
+	}
+	vr := (s[0] + s[1] + s[2] + s[3]) / float64(len(xs))
+	return mean, 1 / math.Sqrt(vr+float64(eps))
+}
+
+// sum4Go sets s[j] to the sum of xs[i] over i ≡ j (mod 4), in order;
+// len(xs) is a multiple of 4.
+func sum4Go(xs []float32, s *[4]float64) {
+	*s = [4]float64{}
+	for i := 0; i+4 <= len(xs); i += 4 {
 		v := xs[i : i+4 : i+4]
-		s0 += float64(v[0])
-		s1 += float64(v[1])
-		s2 += float64(v[2])
-		s3 += float64(v[3])
+		s[0] += float64(v[0])
+		s[1] += float64(v[1])
+		s[2] += float64(v[2])
+		s[3] += float64(v[3])
 	}
-	for ; i < len(xs); i++ {
-		s0 += float64(xs[i])
-	}
-	mean = (s0 + s1 + s2 + s3) / float64(len(xs))
-	s0, s1, s2, s3 = 0, 0, 0, 0
-	i = 0
-	for ; i+4 <= len(xs); i += 4 {
+}
+
+// sqDev4Go is sum4Go of the squared deviations from mean. The
+// conversions keep each square rounded before it is added, as the vector
+// form does.
+func sqDev4Go(xs []float32, mean float64, s *[4]float64) {
+	*s = [4]float64{}
+	for i := 0; i+4 <= len(xs); i += 4 {
 		v := xs[i : i+4 : i+4]
 		d0, d1, d2, d3 := float64(v[0])-mean, float64(v[1])-mean, float64(v[2])-mean, float64(v[3])-mean
-		s0 += d0 * d0
-		s1 += d1 * d1
-		s2 += d2 * d2
-		s3 += d3 * d3
+		s[0] += float64(d0 * d0)
+		s[1] += float64(d1 * d1)
+		s[2] += float64(d2 * d2)
+		s[3] += float64(d3 * d3)
 	}
-	for ; i < len(xs); i++ {
-		d := float64(xs[i]) - mean
-		s0 += d * d
-	}
-	vr := (s0 + s1 + s2 + s3) / float64(len(xs))
-	return mean, 1 / math.Sqrt(vr+float64(eps))
 }
 
 // affine writes out = x*a + b, followed by SiLU if silu is set.

@@ -263,7 +263,45 @@ func expFile() string {
 	a.softmaxCols()
 	a.sigmoidMul()
 	a.gelu()
+	a.moments()
 	return a.b.String()
+}
+
+// moments emits sum4AVX2 and sqDev4AVX2, the two passes of moments (see
+// norm.go) over n4 groups of four floats: lane j of the float64 vector is
+// moments' partial sum s_j, added to in the same order.
+func (a *asm) moments() {
+	for _, dev := range []bool{false, true} {
+		name, label, frame, args := "sum4AVX2", "sum4", 24, "x *float32, n4 int, out *[4]float64"
+		if dev {
+			name, label, frame, args = "sqDev4AVX2", "sqdev", 32, "x *float32, n4 int, mean float64, out *[4]float64"
+		}
+		a.l("// func %s(%s)", name, args)
+		a.l("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
+		a.in("MOVQ x+0(FP), SI")
+		a.in("MOVQ n4+8(FP), CX")
+		if dev {
+			a.in("VBROADCASTSD mean+16(FP), Y2")
+		}
+		a.in("MOVQ out+%d(FP), DI", frame-8)
+		a.in("VXORPD Y0, Y0, Y0")
+		a.in("TESTQ CX, CX")
+		a.in("JZ %sdone\n", label)
+		a.l("%sloop:", label)
+		a.in("VCVTPS2PD (SI), Y1")
+		if dev {
+			a.in("VSUBPD Y2, Y1, Y1")
+			a.in("VMULPD Y1, Y1, Y1")
+		}
+		a.in("VADDPD Y1, Y0, Y0")
+		a.in("ADDQ $16, SI")
+		a.in("DECQ CX")
+		a.in("JNZ %sloop\n", label)
+		a.l("%sdone:", label)
+		a.in("VMOVUPD Y0, (DI)")
+		a.in("VZEROUPPER")
+		a.in("RET\n")
+	}
 }
 
 // softmaxCols emits softmaxColsAVX2 (see softmaxColsGo in softmax.go).
