@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -16,8 +17,8 @@ type OpTime struct {
 }
 
 var timing struct {
+	on atomic.Bool // read by every op, so not under the mutex
 	sync.Mutex
-	on bool
 	by map[string]*OpTime
 }
 
@@ -26,7 +27,7 @@ var timing struct {
 func TimeOps(on bool) {
 	timing.Lock()
 	defer timing.Unlock()
-	timing.on = on
+	timing.on.Store(on)
 	if on {
 		timing.by = map[string]*OpTime{}
 	}
@@ -68,10 +69,7 @@ func SubOpTimes(after, before []OpTime) []OpTime {
 
 // run runs o's plan, timing it when timing is on.
 func (o *Op) run(out []float32, in [][]float32) {
-	timing.Lock()
-	on := timing.on
-	timing.Unlock()
-	if !on {
+	if !timing.on.Load() {
 		o.P.Run(out, in)
 		return
 	}
