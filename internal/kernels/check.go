@@ -38,8 +38,5 @@ func (w Weights) len(fn string) int {
 	if (w.F32 == nil) == (w.F16 == nil) {
 		panic(fmt.Sprintf("kernels.%s: Weights needs exactly one of F32 and F16", fn))
 	}
-	if w.F16 != nil {
-		return len(w.F16)
-	}
-	return len(w.F32)
+	return w.Len()
 }

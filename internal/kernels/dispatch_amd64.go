@@ -151,11 +151,11 @@ func init() {
 // per depth, spilling past mr into the next depths' slots, so the last
 // depths (whose spill would leave the panel) go through the Go form.
 func wgFilterPanelAVX2(a *wgAlgo, g []float32, cin, p0, kb, mr int, dst []float32, us int) {
-	tail := 0
-	if mr < 8 {
+	tail := kb // depths left to the Go form: all of them for panels wider than a vector
+	if mr <= 8 {
 		tail = min(kb, ceilDiv(8-mr, mr))
 	}
-	if n := kb - tail; n > 0 && mr <= 8 {
+	if n := kb - tail; n > 0 {
 		var idx [8]int32
 		for l := range mr {
 			idx[l] = int32(l * cin * 9)
@@ -167,8 +167,6 @@ func wgFilterPanelAVX2(a *wgAlgo, g []float32, cin, p0, kb, mr int, dst []float3
 		} else {
 			wgFilter2AVX2(&g[p0*9], &idx[0], &dst[0], us, mr, n)
 		}
-	} else {
-		tail = kb
 	}
 	wgFilterPanelGo(a, g, cin, p0+kb-tail, tail, mr, dst[(kb-tail)*mr:], us)
 }

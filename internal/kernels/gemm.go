@@ -186,7 +186,7 @@ func (g *gemmOp) tiles(mk *microKernel, a, b []float32, i0, ri, re, j0, ci, ce, 
 					copy(tmp[r*nr:r*nr+cols], g.c[off+r*g.ldc:])
 				}
 			}
-			mk.fn(kb, ap, bp, tmp[:], nr, g.alpha, beta)
+			mk.fn(kb, ap, bp, tmp, nr, g.alpha, beta)
 			for r := range rows {
 				copy(g.c[off+r*g.ldc:off+r*g.ldc+cols], tmp[r*nr:])
 			}

@@ -65,7 +65,12 @@ func (w Weights) Row(dst []float32, i int) {
 }
 
 // Len is the number of values.
-func (w Weights) Len() int { return max(len(w.F32), len(w.F16)) }
+func (w Weights) Len() int {
+	if w.F16 != nil {
+		return len(w.F16)
+	}
+	return len(w.F32)
+}
 
 // packer returns the packing callback for w as a row-major matrix with the
 // given lanes and leading dimension.
@@ -108,15 +113,16 @@ func linearWith(mk *microKernel, out, x []float32, w Weights, bias []float32, ro
 		packA: matPacker(x, inF, rows, true),
 		packB: w.packer(inF, outF, true),
 	}
-	if bias != nil {
-		g.epilogue = addBiasCols(out, outF, bias)
-	}
+	g.epilogue = addBiasCols(out, outF, bias)
 	g.run(mk)
 }
 
 // addBiasCols is the epilogue that adds bias[j] to column j of c (row
-// stride ldc).
+// stride ldc); nil without a bias.
 func addBiasCols(c []float32, ldc int, bias []float32) func(i0, i1, j0, j1 int) {
+	if bias == nil {
+		return nil
+	}
 	return func(i0, i1, j0, j1 int) {
 		for i := i0; i < i1; i++ {
 			row := c[i*ldc+j0 : i*ldc+j1]
@@ -170,11 +176,9 @@ func LinearFromChannels(out, x []float32, w Weights, bias []float32, n, hw, inF,
 	for i := range n {
 		img, o := x[i*inF*hw:(i+1)*inF*hw], out[i*hw*outF:(i+1)*hw*outF]
 		g := gemmOp{m: hw, n: outF, k: inF, alpha: 1, c: o, ldc: outF,
-			packA: matPacker(img, hw, hw, false),
-			packB: w.packer(inF, outF, true),
-		}
-		if bias != nil {
-			g.epilogue = addBiasCols(o, outF, bias)
+			packA:    matPacker(img, hw, hw, false),
+			packB:    w.packer(inF, outF, true),
+			epilogue: addBiasCols(o, outF, bias),
 		}
 		g.run(active)
 	}

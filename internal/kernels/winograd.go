@@ -313,11 +313,7 @@ func winogradOutput(a *wgAlgo, out, m, bias, residual []float32, p Conv2DParams,
 			base := ((n*p.Cout+co)*h+oy)*w + ox
 			if run := min(valid-l, tx-r%tx, (w-ox)/mm); run > 0 && oy+mm <= h {
 				// Whole tiles: rows of mm*run outputs.
-				var res []float32
-				if residual != nil {
-					res = residual[base:]
-				}
-				a.outputRun(a, mrow[l:], ms, out[base:], w, b, res, run, y)
+				a.outputRun(a, mrow[l:], ms, out[base:], w, b, residualAt(residual, base), run, y)
 				l += run
 				continue
 			}
@@ -360,11 +356,7 @@ func wgStore(o []float32, w int, y []float32, m int, b float32, res []float32, r
 func wgOutputRunGo(a *wgAlgo, src []float32, ms int, o []float32, w int, b float32, res []float32, run int, y *[16]float32) {
 	for l := range run {
 		a.output(src[l:], ms, y)
-		var r []float32
-		if res != nil {
-			r = res[a.m*l:]
-		}
-		wgStore(o[a.m*l:], w, y[:], a.m, b, r, a.m, a.m)
+		wgStore(o[a.m*l:], w, y[:], a.m, b, residualAt(res, a.m*l), a.m, a.m)
 	}
 }
 
