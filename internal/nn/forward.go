@@ -27,15 +27,20 @@ func vec(t *weights.Tensor) []float32 {
 	return t.F32()
 }
 
+// op is the layer as a graph kernel.
+func (l *Linear) op() ops.Linear {
+	return ops.Linear{W: Matrix(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out}
+}
+
 // Forward applies the layer to the last dimension of x.
 func (l *Linear) Forward(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
-	return b.Apply(ops.Linear{W: Matrix(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out}, x)
+	return b.Apply(l.op(), x)
 }
 
 // FromChannels applies the layer to the pixels of x [N, In, H, W] as
 // tokens: [N, H*W, Out], without a separate transpose.
 func (l *Linear) FromChannels(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
-	return b.Apply(ops.ChannelsLinear{W: Matrix(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out}, x)
+	return b.Apply(ops.ChannelsLinear(l.op()), x)
 }
 
 // ToChannels applies the layer to tokens x [N, H*W, In] and returns them
@@ -43,8 +48,7 @@ func (l *Linear) FromChannels(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
 // separate transpose or add.
 func (l *Linear) ToChannels(b *graph.Builder, x, residual *graph.Tensor) *graph.Tensor {
 	s := residual.Shape
-	op := ops.LinearChannels{W: Matrix(l.Weight), Bias: vec(l.Bias), In: l.In, Out: l.Out, Height: s[2], Width: s[3]}
-	return b.Apply(op, x, residual)
+	return b.Apply(ops.LinearChannels{Linear: l.op(), Height: s[2], Width: s[3]}, x, residual)
 }
 
 // Forward convolves x [N, C, H, W]; a non-nil residual of the output's shape

@@ -23,18 +23,17 @@ func (l Linear) Plan(in [][]int) (Plan, error) {
 	out := append([]int(nil), in[0]...)
 	out[len(out)-1] = l.Out
 	rows := numel(in[0]) / l.In
-	return Plan{Out: out, FLOPs: 2 * int64(rows) * int64(l.In) * int64(l.Out), Run: func(o []float32, x [][]float32) {
+	return Plan{Out: out, FLOPs: l.flops(rows), Run: func(o []float32, x [][]float32) {
 		kernels.Linear(o, x[0], l.W, l.Bias, rows, l.In, l.Out)
 	}}, nil
 }
 
+// flops is the arithmetic of the layer over rows tokens.
+func (l Linear) flops(rows int) int64 { return 2 * int64(rows) * int64(l.In) * int64(l.Out) }
+
 // ChannelsLinear is Linear over the pixels of channel-major images:
 // [N, In, H, W] → tokens [N, H*W, Out], as ToTokens then Linear.
-type ChannelsLinear struct {
-	W       kernels.Weights
-	Bias    []float32
-	In, Out int
-}
+type ChannelsLinear Linear
 
 func (ChannelsLinear) Name() string { return "ChannelsLinear" }
 
@@ -43,7 +42,7 @@ func (l ChannelsLinear) Plan(in [][]int) (Plan, error) {
 		return Plan{}, badShapes(l, in, fmt.Sprintf("want [N, %d, H, W]", l.In))
 	}
 	n, hw := in[0][0], in[0][2]*in[0][3]
-	return Plan{Out: []int{n, hw, l.Out}, FLOPs: 2 * int64(n*hw) * int64(l.In) * int64(l.Out), Run: func(o []float32, x [][]float32) {
+	return Plan{Out: []int{n, hw, l.Out}, FLOPs: Linear(l).flops(n * hw), Run: func(o []float32, x [][]float32) {
 		kernels.LinearFromChannels(o, x[0], l.W, l.Bias, n, hw, l.In, l.Out)
 	}}, nil
 }
@@ -52,14 +51,13 @@ func (l ChannelsLinear) Plan(in [][]int) (Plan, error) {
 // plus a residual image: [N, H*W, In] and [N, Out, H, W] → [N, Out, H, W],
 // as Linear, FromTokens and Add.
 type LinearChannels struct {
-	W             kernels.Weights
-	Bias          []float32
-	In, Out       int
+	Linear
 	Height, Width int
 }
 
 func (LinearChannels) Name() string { return "LinearChannels" }
 
+// Plan shadows Linear.Plan: the inputs and the output are images.
 func (l LinearChannels) Plan(in [][]int) (Plan, error) {
 	hw := l.Height * l.Width
 	out := []int{0, l.Out, l.Height, l.Width}
@@ -70,7 +68,7 @@ func (l LinearChannels) Plan(in [][]int) (Plan, error) {
 		return Plan{}, badShapes(l, in, fmt.Sprintf("want [N, %d, %d] and a residual [N, %d, %d, %d]", hw, l.In, l.Out, l.Height, l.Width))
 	}
 	n := out[0]
-	return Plan{Out: out, FLOPs: 2 * int64(n*hw) * int64(l.In) * int64(l.Out), Run: func(o []float32, x [][]float32) {
+	return Plan{Out: out, FLOPs: l.flops(n * hw), Run: func(o []float32, x [][]float32) {
 		kernels.LinearToChannels(o, x[0], l.W, l.Bias, x[1], n, hw, l.In, l.Out)
 	}}, nil
 }

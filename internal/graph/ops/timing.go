@@ -41,10 +41,13 @@ func OpTimes() []OpTime {
 	for _, t := range timing.by {
 		ts = append(ts, *t)
 	}
-	slices.SortFunc(ts, func(a, b OpTime) int {
-		return cmp.Or(cmp.Compare(b.Seconds, a.Seconds), cmp.Compare(a.Label, b.Label))
-	})
+	slices.SortFunc(ts, mostTimeFirst)
 	return ts
+}
+
+// mostTimeFirst orders op times by time, longest first, then by label.
+func mostTimeFirst(a, b OpTime) int {
+	return cmp.Or(cmp.Compare(b.Seconds, a.Seconds), cmp.Compare(a.Label, b.Label))
 }
 
 // SubOpTimes returns after minus before, label by label, dropping labels
@@ -61,9 +64,7 @@ func SubOpTimes(after, before []OpTime) []OpTime {
 			d = append(d, OpTime{Label: t.Label, Calls: t.Calls - p.Calls, Seconds: t.Seconds - p.Seconds, FLOPs: t.FLOPs - p.FLOPs})
 		}
 	}
-	slices.SortFunc(d, func(a, b OpTime) int {
-		return cmp.Or(cmp.Compare(b.Seconds, a.Seconds), cmp.Compare(a.Label, b.Label))
-	})
+	slices.SortFunc(d, mostTimeFirst)
 	return d
 }
 
