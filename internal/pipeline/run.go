@@ -103,8 +103,7 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 	p.unet.Release()
 	p.Models.release("text_encoder")
 	p.Models.release("unet")
-	kernels.DropScratch()
-	debug.FreeOSMemory()
+	freeScratch()
 	return r.stage("decode", func() error {
 		per := c * h * w
 		for i := range n {
@@ -116,9 +115,15 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 		}
 		p.vae.Release()
 		p.Models.release("vae")
-		// The next image starts with the U-Net: none of the VAE's scratch.
-		kernels.DropScratch()
-		debug.FreeOSMemory()
+		freeScratch() // the next image starts with the U-Net: none of the VAE's scratch
 		return nil
 	})
+}
+
+// freeScratch returns the kernels' pooled scratch and the released arenas
+// to the operating system, so that the next stage's peak does not stack on
+// this one's.
+func freeScratch() {
+	kernels.DropScratch()
+	debug.FreeOSMemory()
 }
