@@ -12,10 +12,11 @@ import (
 // local array handed to a micro-kernel or transform through a func value
 // escapes to the heap, and at SD sizes that was 45 MB of garbage a step.
 func TestSteadyStateAllocations(t *testing.T) {
-	cases := []struct {
+	type call struct {
 		name string
 		f    func()
-	}{}
+	}
+	var cases []call
 	for _, p := range []Conv2DParams{
 		{N: 2, Cin: 40, H: 37, W: 35, Cout: 33, KH: 3, KW: 3, Stride: 1, Pad: 1}, // F(4x4), edge tiles
 		{N: 2, Cin: 40, H: 13, W: 11, Cout: 33, KH: 3, KW: 3, Stride: 1, Pad: 1}, // F(2x2)
@@ -24,17 +25,11 @@ func TestSteadyStateAllocations(t *testing.T) {
 		x, w := randSlice(1, p.N*p.Cin*p.H*p.W), randSlice(2, p.Cout*p.Cin*9)
 		oh, ow := p.OutHW()
 		out, res := make([]float32, p.N*p.Cout*oh*ow), randSlice(3, p.N*p.Cout*oh*ow)
-		cases = append(cases, struct {
-			name string
-			f    func()
-		}{Conv2DAlgorithm(p), func() { Conv2D(out, x, Weights{F32: w}, w[:p.Cout], res, p) }})
+		cases = append(cases, call{Conv2DAlgorithm(p), func() { Conv2D(out, x, Weights{F32: w}, w[:p.Cout], res, p) }})
 	}
 	a, b := randSlice(4, 1000*70), randSlice(5, 45*70)
 	c := make([]float32, 1000*45)
-	cases = append(cases, struct {
-		name string
-		f    func()
-	}{"Linear", func() { Linear(c, a, Weights{F32: b}, b[:45], 1000, 70, 45) }})
+	cases = append(cases, call{"Linear", func() { Linear(c, a, Weights{F32: b}, b[:45], 1000, 70, 45) }})
 	// A collection empties the pools; none may run while measuring.
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	for _, cs := range cases {
