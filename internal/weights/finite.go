@@ -51,22 +51,46 @@ func (s *Set) CheckFinite() error {
 func firstNonFinite(b []byte, dt DType) int {
 	switch dt {
 	case F32:
-		for i := 0; i+4 <= len(b); i += 4 {
-			if binary.LittleEndian.Uint32(b[i:])&0x7f800000 == 0x7f800000 {
-				return i/4 + 1
-			}
-		}
+		return firstAllOnes(b, 4, 0x7f800000)
 	case F16:
-		for i := 0; i+2 <= len(b); i += 2 {
-			if binary.LittleEndian.Uint16(b[i:])&0x7c00 == 0x7c00 {
-				return i/2 + 1
-			}
-		}
+		return firstAllOnes(b, 2, 0x7c00)
 	case BF16:
-		for i := 0; i+2 <= len(b); i += 2 {
-			if binary.LittleEndian.Uint16(b[i:])&0x7f80 == 0x7f80 {
-				return i/2 + 1
-			}
+		return firstAllOnes(b, 2, 0x7f80)
+	}
+	return 0
+}
+
+// firstAllOnes returns 1 + the index of the first little-endian element of
+// size bytes (2 or 4) whose bits under mask are all set, or 0. It tests eight
+// bytes at a time (32 per round): with t = (x&M)^M per lane, a lane matches when t is zero,
+// and (t-1)&^t has its top bit set only then (mask never holds a lane's top
+// bit, so no lane borrows into the next unless a lower one is zero). A word
+// that may match is searched element by element.
+func firstAllOnes(b []byte, size int, mask uint32) int {
+	var m, ones, tops uint64
+	for lane := 0; lane < 8; lane += size {
+		m |= uint64(mask) << (8 * lane)
+		ones |= 1 << (8 * lane)
+		tops |= 1 << (8*(lane+size) - 1)
+	}
+	hit := func(x uint64) uint64 { t := x&m ^ m; return (t - ones) &^ t & tops }
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w := b[i : i+32]
+		le := binary.LittleEndian
+		if hit(le.Uint64(w))|hit(le.Uint64(w[8:]))|hit(le.Uint64(w[16:]))|hit(le.Uint64(w[24:])) != 0 {
+			break
+		}
+	}
+	for ; i+size <= len(b); i += size {
+		var x uint32
+		if size == 2 {
+			x = uint32(binary.LittleEndian.Uint16(b[i:]))
+		} else {
+			x = binary.LittleEndian.Uint32(b[i:])
+		}
+		if x&mask == mask {
+			return i/size + 1
 		}
 	}
 	return 0

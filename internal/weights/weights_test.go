@@ -240,3 +240,52 @@ func TestCheckFinite(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestFirstNonFiniteWordScan puts one special value at every position of
+// buffers of every length up to 40 bytes, among near misses (exponent all ones
+// but one bit, maximum finite values, negative zero), and checks the
+// word-at-a-time scan against the element-by-element rule.
+func TestFirstNonFiniteWordScan(t *testing.T) {
+	for _, c := range []struct {
+		dtype          DType
+		size           int
+		mask           uint32
+		specials, near []uint32
+	}{
+		{F32, 4, 0x7f800000, []uint32{0x7f800000, 0xff800000, 0x7fc00000, 0xffffffff, 0x7f800001},
+			[]uint32{0x7f7fffff, 0xff7fffff, 0x80000000, 0x3f800000, 0x7f000000, 0x00800000}},
+		{F16, 2, 0x7c00, []uint32{0x7c00, 0xfc00, 0x7e00, 0xffff, 0x7c01},
+			[]uint32{0x7bff, 0xfbff, 0x8000, 0x3c00, 0x7800, 0x0400, 0x0001}},
+		{BF16, 2, 0x7f80, []uint32{0x7f80, 0xff80, 0x7fc0, 0xffff},
+			[]uint32{0x7f7f, 0xff7f, 0x8000, 0x3f80, 0x7f00, 0x0080}},
+	} {
+		put := func(b []byte, i int, v uint32) {
+			if c.size == 2 {
+				binary.LittleEndian.PutUint16(b[i*2:], uint16(v))
+			} else {
+				binary.LittleEndian.PutUint32(b[i*4:], v)
+			}
+		}
+		for n := 0; n*c.size <= 40; n++ {
+			b := make([]byte, n*c.size)
+			for i := range n {
+				put(b, i, c.near[i%len(c.near)])
+			}
+			if got := firstNonFinite(b, c.dtype); got != 0 {
+				t.Fatalf("%s, %d finite elements: got %d, want 0", c.dtype, n, got)
+			}
+			for at := range n {
+				for _, s := range c.specials {
+					bb := append([]byte(nil), b...)
+					put(bb, at, s)
+					if at+1 < n { // a second special later must not matter
+						put(bb, n-1, c.specials[0])
+					}
+					if got := firstNonFinite(bb, c.dtype); got != at+1 {
+						t.Fatalf("%s, %d elements, %#x at %d: got %d, want %d", c.dtype, n, s, at, got, at+1)
+					}
+				}
+			}
+		}
+	}
+}
