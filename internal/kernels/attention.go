@@ -99,7 +99,7 @@ func (pl *attnPlan) packKV(k, v []float32) {
 
 // scratch is the per-task scratch size of queryBlock.
 func (pl *attnPlan) scratch() int {
-	return pl.bq*pl.d + pl.bq*pl.bk + pl.dPad*pl.bq + 3*pl.bq
+	return pl.bq*pl.d + pl.bk*pl.mk.nr + pl.dPad*pl.bq + 3*pl.bq
 }
 
 // queryBlock computes the outputs of queries [q0, q0+bq) of head hi.
@@ -109,7 +109,7 @@ func (pl *attnPlan) queryBlock(out, q []float32, q0, hi int, buf []float32) {
 	nq := min(bq, pl.lq-q0)
 	kPacked, vPacked := pl.kPacked[hi*pl.lkPad*d:], pl.vPacked[hi*dPad*pl.lkPad:]
 	qp, rest := buf[:bq*d], buf[bq*d:]
-	s, rest := rest[:bq*bk], rest[bq*bk:]
+	s, rest := rest[:bk*nr], rest[bk*nr:]
 	o, rest := rest[:dPad*bq], rest[dPad*bq:]
 	m, l, corr := rest[:bq], rest[bq:2*bq], rest[2*bq:3*bq]
 	for p := 0; p < bq/nr; p++ {
@@ -126,28 +126,29 @@ func (pl *attnPlan) queryBlock(out, q []float32, q0, hi int, buf []float32) {
 	}
 	for k0 := 0; k0 < kEnd; k0 += bk {
 		kb := min(bk, pl.lkPad-k0) // keys in this block, a multiple of mr
-		// Sᵀ block: s[qpanel][key][nr] = scale * K·Qᵀ.
-		for qpn := 0; qpn < bq/nr; qpn++ {
-			sp := s[qpn*bk*nr:]
+		// One query panel at a time, so that its Pᵀ panel is still in L1
+		// for the second product.
+		for qpn := 0; qpn < ceilDiv(nq, nr); qpn++ { // panels past nq hold padding only
+			qa := qpn * nr
+			// Sᵀ panel: s[key][nr] = scale * K·Qᵀ.
 			for kr := 0; kr < kb; kr += mr {
-				pl.mk.fn(d, kPacked[(k0+kr)*d:], qp[qpn*nr*d:], sp[kr*nr:], nr, pl.scale, 0)
+				pl.mk.fn(d, kPacked[(k0+kr)*d:], qp[qa*d:], s[kr*nr:], nr, pl.scale, 0)
 			}
-			pl.mask(sp, k0, kb, q0+qpn*nr)
-			softmaxCols(sp[:kb*nr], nr, m[qpn*nr:], l[qpn*nr:], corr[qpn*nr:])
-		}
-		// Oᵀ = corr ⊙ Oᵀ + Vᵀ·Pᵀ; Oᵀ is zero in the first block, and corr is
-		// all ones once the maxima settle.
-		if k0 > 0 && !allOnes(corr) {
-			for dd := range dPad {
-				row := o[dd*bq : (dd+1)*bq]
-				for j, c := range corr[:bq] {
-					row[j] *= c
+			pl.mask(s, k0, kb, q0+qa)
+			lc := corr[qa : qa+nr]
+			softmaxCols(s[:kb*nr], nr, m[qa:], l[qa:], lc)
+			// Oᵀ = corr ⊙ Oᵀ + Vᵀ·Pᵀ on the panel's lanes; Oᵀ is zero in the
+			// first block, and corr is all ones once the maxima settle.
+			if k0 > 0 && !allOnes(lc) {
+				for dd := range dPad {
+					row := o[dd*bq+qa : dd*bq+qa+nr]
+					for j, c := range lc {
+						row[j] *= c
+					}
 				}
 			}
-		}
-		for dp := 0; dp < dPad; dp += mr {
-			for qpn := 0; qpn < bq/nr; qpn++ {
-				pl.mk.fn(kb, vPacked[dp*pl.lkPad+k0*mr:], s[qpn*bk*nr:], o[dp*bq+qpn*nr:], bq, 1, 1)
+			for dp := 0; dp < dPad; dp += mr {
+				pl.mk.fn(kb, vPacked[dp*pl.lkPad+k0*mr:], s, o[dp*bq+qa:], bq, 1, 1)
 			}
 		}
 	}
