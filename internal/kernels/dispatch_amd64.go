@@ -245,3 +245,18 @@ func sum4AVX2(x *float32, n4 int, out *[4]float64)
 
 //go:noescape
 func sqDev4AVX2(x *float32, n4 int, mean float64, out *[4]float64)
+
+// prefetchRows asks for rows rows of n floats of x, stride apart from
+// x[off], to be brought into cache.
+func prefetchRows(x []float32, off, stride, rows, n int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	_ = x[off+(rows-1)*stride+n-1]
+	prefetchRowsAsm(&x[off], stride, rows, n)
+}
+
+// prefetchRowsAsm prefetches every cache line of the rows.
+//
+//go:noescape
+func prefetchRowsAsm(p *float32, stride, rows, n int)

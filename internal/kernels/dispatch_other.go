@@ -34,3 +34,6 @@ func sum4(xs []float32, s *[4]float64) { sum4Go(xs, s) }
 
 // sqDev4 is sqDev4Go; see moments.
 func sqDev4(xs []float32, mean float64, s *[4]float64) { sqDev4Go(xs, mean, s) }
+
+// prefetchRows is a hint only; without assembly it does nothing.
+func prefetchRows(x []float32, off, stride, rows, n int) {}

@@ -225,38 +225,82 @@ func winogradInput(mk *microKernel, a *wgAlgo, v, x []float32, p Conv2DParams, t
 	nr := mk.nr
 	h, w, hw := p.H, p.W, p.H*p.W
 	side := a.m + 2
-	tx := ceilDiv(w, a.m)
-	tpi := ceilDiv(h, a.m) * tx
 	valid := min(nl, nt-t0-l0)
-	stride := a.m*min(nr, tx) + side + wgStripSlack
+	stride := a.m*min(nr, ceilDiv(w, a.m)) + side + wgStripSlack
 	sb := getBuf(side * stride)
 	defer putBuf(sb)
 	strip := *sb
+	// The runs are the same in every channel; none crosses a panel.
+	var rb [128]wgRun // enough for a.tiles lanes; append grows it otherwise
+	runs := wgTileRuns(rb[:0], a, p, t0+l0, valid, nr)
+	// fetch asks for channel ci's patches of every run, wgPrefetch
+	// channels ahead of their transform: the channel planes lie far apart,
+	// beyond the reach of the hardware prefetchers.
+	fetch := func(ci int) {
+		for _, r := range runs {
+			y0, x0, y1, x1 := r.rect(a, p, 1)
+			prefetchRows(x, (r.n*p.Cin+ci)*hw+y0*w+x0, w, y1-y0, x1-x0)
+		}
+	}
+	for ci := ci0; ci < min(ci1, ci0+wgPrefetch); ci++ {
+		fetch(ci)
+	}
 	for ci := ci0; ci < ci1; ci++ {
+		if ci+wgPrefetch < ci1 {
+			fetch(ci + wgPrefetch)
+		}
 		p0 := ci / kc * kc
 		kb, kk := min(kc, p.Cin-p0), ci-p0
 		blk := v[p0*nb+kk*nr:]
-		for jp := 0; jp < nl; jp += nr {
-			pb := blk[(l0+jp)*kb:]
-			for ln := 0; ln < nr; {
-				l := jp + ln
-				if l >= valid {
-					for xi := range a.t {
-						clear(pb[xi*vs+ln : xi*vs+nr])
-					}
-					break
-				}
-				t := t0 + l0 + l
-				n, r := t/tpi, t%tpi
-				ty, tc := r/tx, r%tx
-				run := min(nr-ln, valid-l, tx-tc)
-				img := x[(n*p.Cin+ci)*hw : (n*p.Cin+ci+1)*hw]
-				wgStrip(strip, stride, img, h, w, a.m*ty-1, a.m*tc-1, side, a.m*run+2)
-				a.inputRun(a, strip, stride, pb[ln:], vs, run)
-				ln += run
+		for _, r := range runs {
+			img := x[(r.n*p.Cin+ci)*hw : (r.n*p.Cin+ci+1)*hw]
+			wgStrip(strip, stride, img, h, w, a.m*r.ty-1, a.m*r.tc-1, side, a.m*r.run+2)
+			l := l0 + r.l
+			a.inputRun(a, strip, stride, blk[(l-l%nr)*kb+l%nr:], vs, r.run)
+		}
+		// Lanes past the valid tiles are zero.
+		for l := valid; l < nl; {
+			ln := l % nr
+			pb := blk[(l0+l-ln)*kb:]
+			for xi := range a.t {
+				clear(pb[xi*vs+ln : xi*vs+nr])
 			}
+			l += nr - ln
 		}
 	}
+}
+
+// wgPrefetch is how many channels ahead winogradInput and winogradOutput
+// prefetch the image rows they will read or write.
+const wgPrefetch = 2
+
+// wgRun is a run of lanes l … l+run-1 holding tiles of one tile row: of
+// image n, tile row ty, tile columns tc … tc+run-1.
+type wgRun struct{ l, n, ty, tc, run int }
+
+// rect returns the rows [y0, y1) and columns [x0, x1) of the image that
+// the run's tiles cover, widened by halo pixels and clipped to the image.
+func (r wgRun) rect(a *wgAlgo, p Conv2DParams, halo int) (y0, x0, y1, x1 int) {
+	y0, x0 = max(0, a.m*r.ty-halo), max(0, a.m*r.tc-halo)
+	y1, x1 = min(p.H, a.m*(r.ty+1)+halo), min(p.W, a.m*(r.tc+r.run)+halo)
+	return y0, x0, y1, x1
+}
+
+// wgTileRuns appends the runs of lanes [0, valid), lane l being tile t0+l,
+// that stay in one tile row and in one span of lanes (spans start at
+// multiples of span).
+func wgTileRuns(runs []wgRun, a *wgAlgo, p Conv2DParams, t0, valid, span int) []wgRun {
+	tx := ceilDiv(p.W, a.m)
+	tpi := ceilDiv(p.H, a.m) * tx
+	for l := 0; l < valid; {
+		t := t0 + l
+		n, r := t/tpi, t%tpi
+		ty, tc := r/tx, r%tx
+		run := min(span-l%span, valid-l, tx-tc)
+		runs = append(runs, wgRun{l, n, ty, tc, run})
+		l += run
+	}
+	return runs
 }
 
 // wgStripSlack is the floats past a strip's patches that a vector
@@ -300,7 +344,25 @@ func winogradOutput(a *wgAlgo, out, m, bias, residual []float32, p Conv2DParams,
 	yb := getBuf(16) // not a local array: a.output would make it escape
 	defer putBuf(yb)
 	y := (*[16]float32)(*yb)
+	var rb [128]wgRun
+	runs := wgTileRuns(rb[:0], a, p, t0, valid, valid)
+	fetch := func(co int) {
+		for _, r := range runs {
+			y0, x0, y1, x1 := r.rect(a, p, 0)
+			base := ((r.n*p.Cout+co)*h+y0)*w + x0
+			prefetchRows(out, base, w, y1-y0, x1-x0)
+			if residual != nil {
+				prefetchRows(residual, base, w, y1-y0, x1-x0)
+			}
+		}
+	}
+	for co := c0; co < min(c1, c0+wgPrefetch); co++ {
+		fetch(co)
+	}
 	for co := c0; co < c1; co++ {
+		if co+wgPrefetch < c1 {
+			fetch(co + wgPrefetch)
+		}
 		mrow := m[(co-c0)*nb:]
 		var b float32
 		if bias != nil {

@@ -1430,3 +1430,32 @@ wgfilter4done:
 	VZEROUPPER
 	RET
 
+// func prefetchRowsAsm(p *float32, stride, rows, n int)
+TEXT ·prefetchRowsAsm(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), SI
+	MOVQ stride+8(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+16(FP), CX
+	MOVQ n+24(FP), DX
+	LEAQ -4(SI)(DX*4), DX
+	SUBQ SI, DX
+	TESTQ CX, CX
+	JZ pfdone
+
+pfrow:
+	MOVQ SI, DI
+	ANDQ $-64, DI
+	LEAQ (SI)(DX*1), BX
+
+pfline:
+	PREFETCHT0 (DI)
+	ADDQ $64, DI
+	CMPQ DI, BX
+	JLE pfline
+	ADDQ R8, SI
+	DECQ CX
+	JNZ pfrow
+
+pfdone:
+	RET
+

@@ -553,7 +553,42 @@ func wgFile() string {
 	a.wgOut4()
 	a.wgFilter(2)
 	a.wgFilter(4)
+	a.prefetchRows()
 	return a.b.String()
+}
+
+// prefetchRows emits prefetchRowsAsm: a PREFETCHT0 for each 64-byte line
+// that rows rows of n ≥ 1 floats, stride floats apart, touch.
+func (a *asm) prefetchRows() {
+	a.l(`// func prefetchRowsAsm(p *float32, stride, rows, n int)
+TEXT ·prefetchRowsAsm(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), SI
+	MOVQ stride+8(FP), R8
+	SHLQ $2, R8
+	MOVQ rows+16(FP), CX
+	MOVQ n+24(FP), DX
+	LEAQ -4(SI)(DX*4), DX
+	SUBQ SI, DX
+	TESTQ CX, CX
+	JZ pfdone
+
+pfrow:
+	MOVQ SI, DI
+	ANDQ $-64, DI
+	LEAQ (SI)(DX*1), BX
+
+pfline:
+	PREFETCHT0 (DI)
+	ADDQ $64, DI
+	CMPQ DI, BX
+	JLE pfline
+	ADDQ R8, SI
+	DECQ CX
+	JNZ pfrow
+
+pfdone:
+	RET
+`)
 }
 
 // in4 emits in4 of d0…d5 in Y8–Y13 (4 in Y14, 5 in Y15), leaving
