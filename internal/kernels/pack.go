@@ -87,9 +87,17 @@ func matPacker(src []float32, ld, lanes int, laneMajor bool) func(dst []float32,
 
 // depthRows is panelDepth for n/w whole panels side by side, a depth at a
 // time: each depth's n lanes are one contiguous read, where panel by panel
-// they would be kc reads of w values each far apart.
+// they would be kc reads of w values each far apart. The rows lie ld apart,
+// too far for the hardware prefetchers (an image's channel planes), so the
+// row depthAhead depths on is prefetched.
 func depthRows(dst, src []float32, ld, l0, n, p0, kc, w int) {
+	for kk := range min(kc, depthAhead) {
+		prefetchRows(src, (p0+kk)*ld+l0, ld, 1, n)
+	}
 	for kk := range kc {
+		if kk+depthAhead < kc {
+			prefetchRows(src, (p0+kk+depthAhead)*ld+l0, ld, 1, n)
+		}
 		row := src[(p0+kk)*ld+l0 : (p0+kk)*ld+l0+n]
 		for q := 0; q < n; q += w {
 			d, s := dst[q*kc+kk*w:q*kc+kk*w+w], row[q:q+w]
@@ -99,6 +107,9 @@ func depthRows(dst, src []float32, ld, l0, n, p0, kc, w int) {
 		}
 	}
 }
+
+// depthAhead is how many depths ahead depthRows prefetches.
+const depthAhead = 4
 
 // matPacker16 is matPacker for an fp16 operand.
 func matPacker16(src []uint16, ld, lanes int, laneMajor bool) func(dst []float32, l0, n, p0, kc, w int) {
