@@ -2,6 +2,7 @@ package graph
 
 import (
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -12,10 +13,10 @@ import (
 // chain builds x → (Linear → GELU) x depth → + x, with a residual that
 // keeps x alive, and two distinct inputs of the same shape (gorgonia merges
 // such nodes unless every op is unique).
-func chain(depth int, w []float32) func(b *Builder) ([]*Tensor, []*Tensor) {
+func chain(depth, rows int, w []float32) func(b *Builder) ([]*Tensor, []*Tensor) {
 	return func(b *Builder) ([]*Tensor, []*Tensor) {
-		x := b.Input("x", 3, 4)
-		y := b.Input("y", 3, 4)
+		x := b.Input("x", rows, 4)
+		y := b.Input("y", rows, 4)
 		h := b.Apply(ops.Add{}, x, y)
 		for range depth {
 			h = b.Apply(ops.Linear{W: kernels.Weights{F32: w}, In: 4, Out: 4}, h)
@@ -28,13 +29,13 @@ func chain(depth int, w []float32) func(b *Builder) ([]*Tensor, []*Tensor) {
 }
 
 func reference(depth int, w, x, y []float32) []float32 {
-	h := make([]float32, 12)
+	h := make([]float32, len(x))
 	for i := range h {
 		h[i] = x[i] + y[i]
 	}
 	for range depth {
-		t := make([]float32, 12)
-		for r := range 3 {
+		t := make([]float32, len(x))
+		for r := range len(x) / 4 {
 			for o := range 4 {
 				var s float64
 				for i := range 4 {
@@ -59,7 +60,7 @@ func TestProgramMatchesReferenceAndReusesMemory(t *testing.T) {
 		w[i] = float32(i%5)*0.1 - 0.2
 	}
 	const depth = 20
-	p, err := Compile(NewBuilder(), chain(depth, w))
+	p, err := Compile(NewBuilder(), chain(depth, 3, w))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,6 +91,54 @@ func TestProgramMatchesReferenceAndReusesMemory(t *testing.T) {
 	// instead of one slot for each of the 43 nodes.
 	if got := p.ArenaBytes(); got > 6*16*4 {
 		t.Errorf("arena %d bytes: intermediates are not being reused", got)
+	}
+}
+
+// TestLargeArenaOutputsOutliveIt runs a program whose arena is large
+// enough to be mapped from the kernel on Linux (mapArena), releases it, and
+// checks that outputs returned before the release keep their values and
+// that the next run maps a fresh arena.
+func TestLargeArenaOutputsOutliveIt(t *testing.T) {
+	w := make([]float32, 16)
+	for i := range w {
+		w[i] = float32(i%7)*0.1 - 0.3
+	}
+	const rows = 1 << 16 // 1 MiB per tensor
+	p, err := Compile(NewBuilder(), chain(2, rows, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	mapped := func() bool { return p.mapped != nil && p.mapped.b != nil }
+	var kept [][]float32
+	for run := range 2 {
+		x, y := make([]float32, rows*4), make([]float32, rows*4)
+		for i := range x {
+			x[i], y[i] = float32(i%13+run)*0.1, float32(i%5)-0.5
+		}
+		out, err := p.Run(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runtime.GOOS == "linux" && !mapped() {
+			t.Fatalf("run %d: a %d-byte arena was not mapped", run, p.ArenaBytes())
+		}
+		want := reference(2, w, x, y)
+		if run == 0 {
+			kept = out
+			p.Release()
+			if mapped() {
+				t.Fatal("Release left the arena mapped")
+			}
+		}
+		for i := range want {
+			if run == 0 && math.Abs(float64(kept[0][i]-want[i])) > 1e-5 {
+				t.Fatalf("output %d after Release: %v, want %v", i, kept[0][i], want[i])
+			}
+			if math.Abs(float64(out[0][i]-want[i])) > 1e-5 {
+				t.Fatalf("run %d: out[%d] = %v, want %v", run, i, out[0][i], want[i])
+			}
+		}
 	}
 }
 

@@ -2,6 +2,8 @@ package graph
 
 import (
 	"fmt"
+	"runtime"
+	"slices"
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -14,6 +16,7 @@ type Program struct {
 	b       *Builder
 	vm      gorgonia.VM
 	arena   []float32
+	mapped  *mapping // the arena's memory while it is mapped (mapArena); nil before the first mapping
 	inputs  []int
 	outputs []int
 	size    int // arena length in float32s
@@ -60,7 +63,16 @@ func Compile(b *Builder, build func(b *Builder) (ins, outs []*Tensor)) (p *Progr
 
 // allocate creates the arena and binds the inputs to their slots.
 func (p *Program) allocate() error {
-	p.arena = make([]float32, p.size)
+	if a, b, ok := mapArena(p.size); ok {
+		if p.mapped == nil {
+			p.mapped = &mapping{}
+			// A program dropped without Release or Close still unmaps.
+			runtime.AddCleanup(p, (*mapping).free, p.mapped)
+		}
+		p.arena, p.mapped.b = a, b
+	} else {
+		p.arena = make([]float32, p.size)
+	}
 	for _, id := range p.inputs {
 		n := p.b.nodes[id]
 		v := tensor.New(tensor.WithShape(n.shape...), tensor.WithBacking(p.slot(id)))
@@ -72,16 +84,32 @@ func (p *Program) allocate() error {
 }
 
 // Release frees the arena but keeps the compiled graph; the next Run
-// allocates it again. Outputs returned earlier stay valid.
-func (p *Program) Release() { p.arena = nil }
+// allocates it again. Outputs returned earlier stay valid (they are copies).
+func (p *Program) Release() {
+	p.arena = nil
+	if p.mapped != nil {
+		p.mapped.free()
+	}
+}
+
+// mapping holds a mapped arena's memory.
+type mapping struct{ b []byte }
+
+// free unmaps the memory, once.
+func (m *mapping) free() {
+	if m.b != nil {
+		unmap(m.b)
+		m.b = nil
+	}
+}
 
 func (p *Program) slot(id int) []float32 {
 	n := p.b.nodes[id]
 	return p.arena[n.off : n.off+numel(n.shape)]
 }
 
-// Run copies the inputs into place, runs the graph, and returns the outputs
-// as views into the arena, valid until the next Run.
+// Run copies the inputs into place, runs the graph, and returns copies of
+// the outputs, which outlive the arena.
 func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
 	if len(inputs) != len(p.inputs) {
 		return nil, fmt.Errorf("graph: %d inputs given, the program takes %d", len(inputs), len(p.inputs))
@@ -104,7 +132,7 @@ func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
 	}
 	out := make([][]float32, len(p.outputs))
 	for i, id := range p.outputs {
-		out[i] = p.slot(id)
+		out[i] = slices.Clone(p.slot(id))
 	}
 	return out, nil
 }
@@ -117,7 +145,7 @@ func (p *Program) FLOPs() int64 { return p.flops }
 
 // Close releases the tape machine and the arena.
 func (p *Program) Close() error {
-	p.arena = nil
+	p.Release()
 	if p.vm != nil {
 		return p.vm.Close()
 	}
