@@ -44,7 +44,7 @@ type TextRunner struct {
 func NewTextRunner(t *TextEncoder) *TextRunner { return &TextRunner{t: t} }
 
 // Encode returns last_hidden_state [len(ids), L, Hidden] for prompts of
-// equal length L (a view valid until the next call).
+// equal length L (the caller's own copy).
 func (r *TextRunner) Encode(ids [][]int) ([]float32, error) {
 	a := r.t.Arch
 	if len(ids) == 0 || len(ids[0]) == 0 || len(ids[0]) > a.MaxPos {

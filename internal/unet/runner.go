@@ -20,7 +20,7 @@ func NewRunner(m *Model) *Runner { return &Runner{m: m} }
 
 // Predict runs the U-Net on x [batch, In, h, w] at timestep t for every
 // batch element, conditioned on ctx [batch, ctxLen, CrossDim]. The result
-// [batch, Out, h, w] is a view valid until the next call.
+// [batch, Out, h, w] is the caller's own copy.
 func (r *Runner) Predict(x []float32, t float64, ctx []float32, batch, h, w int) ([]float32, error) {
 	a := r.m.Arch
 	if batch <= 0 || h <= 0 || w <= 0 || len(x) != batch*a.In*h*w {

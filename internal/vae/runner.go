@@ -19,7 +19,7 @@ func NewRunner(d *Decoder) *Runner { return &Runner{d: d} }
 
 // Decode turns latents [batch, Latent, h, w] as the sampler leaves them
 // into images [batch, Out, h·s, w·s]: it divides by scaling_factor, decodes,
-// and returns the raw decoder output (a view valid until the next call).
+// and returns the raw decoder output (the caller's own copy).
 func (r *Runner) Decode(latents []float32, batch, h, w int) ([]float32, error) {
 	a := r.d.Arch
 	if batch <= 0 || h <= 0 || w <= 0 || len(latents) != batch*a.Latent*h*w {
