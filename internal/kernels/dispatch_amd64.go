@@ -260,3 +260,49 @@ func prefetchRows(x []float32, off, stride, rows, n int) {
 //
 //go:noescape
 func prefetchRowsAsm(p *float32, stride, rows, n int)
+
+// panelLanes16 is panelLanes16Go with each group of eight lanes decoded
+// and transposed eight depths at a time in AVX2.
+func panelLanes16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
+	if !hasAVX2 || valid < 8 || kc < 8 {
+		panelLanes16Go(dst, src, ld, r0, valid, p0, kc, w)
+		return
+	}
+	dst = dst[:kc*w]
+	if valid < w {
+		clear(dst)
+	}
+	g, n := valid&^7, kc&^7
+	for l := 0; l < g; l += 8 {
+		_, _ = src[(r0+l+7)*ld+p0+n-1], dst[(n-1)*w+l+7]
+		f16Transpose8AVX2(&dst[l], &src[(r0+l)*ld+p0], ld, n, w)
+	}
+	if n < kc || g < valid {
+		panelLanes16Tail(dst, src, ld, r0, g, valid, p0, n, kc, w)
+	}
+}
+
+// panelLanes16Tail finishes a panelLanes16 whose vector part did depths
+// [0, n) of lanes [0, g): depths [n, kc) of those lanes and every depth of
+// lanes [g, valid).
+func panelLanes16Tail(dst []float32, src []uint16, ld, r0, g, valid, p0, n, kc, w int) {
+	buf := getBuf(kc)
+	defer putBuf(buf)
+	for l := range valid {
+		k0 := n
+		if l >= g {
+			k0 = 0
+		}
+		vals := (*buf)[k0:kc]
+		f16ToF32(vals, src[(r0+l)*ld+p0+k0:])
+		for i, v := range vals {
+			dst[(k0+i)*w+l] = v
+		}
+	}
+}
+
+// f16Transpose8AVX2 writes dst[kk*w+l] = fp16 src[l*ld+kk] for eight lanes
+// l and n (a multiple of 8) depths kk.
+//
+//go:noescape
+func f16Transpose8AVX2(dst *float32, src *uint16, ld, n, w int)

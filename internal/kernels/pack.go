@@ -43,9 +43,9 @@ func panelDepth(dst, src []float32, ld, r0, valid, p0, kc, w int) {
 	}
 }
 
-// panelLanes16 is panelLanes for an fp16 source: the lanes' rows are
+// panelLanes16Go is panelLanes for an fp16 source: the lanes' rows are
 // decoded into a scratch block first.
-func panelLanes16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
+func panelLanes16Go(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
 	buf := getBuf(max(valid, 1) * kc)
 	defer putBuf(buf)
 	rows := *buf

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"testing"
 
 	"github.com/x448/float16"
@@ -204,4 +205,34 @@ func TestLinearChannels(t *testing.T) {
 			sameBits(t, name("to channels %+v", s), got, want)
 		}
 	})
+}
+
+// TestPanelLanes16MatchesGo checks the vector fp16 lane packing (eight
+// lanes by eight depths per block, Go for what is left) against
+// panelLanes16Go bit for bit, for every panel width, short and ragged
+// depths, partial panels and offsets, over normal, subnormal and signed-zero
+// values, with the destination prefilled with garbage.
+func TestPanelLanes16MatchesGo(t *testing.T) {
+	vals := []uint16{0x0000, 0x8000, 0x0001, 0x83ff, 0x3c00, 0xbc00, 0x7bff, 0x0400, 0x3555, 0xc8a1}
+	for _, w := range []int{6, 8, 16, 32} {
+		for _, kc := range []int{1, 7, 8, 9, 16, 23, 40} {
+			for valid := 1; valid <= w; valid++ {
+				for _, p0 := range []int{0, 5} {
+					ld, r0 := p0+kc+3, 2
+					src := make([]uint16, (r0+w)*ld)
+					for i := range src {
+						src[i] = vals[(i*7+i/5)%len(vals)] ^ uint16(i%3)<<4
+					}
+					got, want := nanSlice(kc*w), nanSlice(kc*w)
+					panelLanes16(got, src, ld, r0, valid, p0, kc, w)
+					panelLanes16Go(want, src, ld, r0, valid, p0, kc, w)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("w %d kc %d valid %d p0 %d: dst[%d] = %v, want %v", w, kc, valid, p0, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
 }

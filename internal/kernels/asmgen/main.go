@@ -64,6 +64,7 @@ func sgemmFile() string {
 	a.kernel(block{name: "sgemmKernelAVX512", reg: "Z", vb: 64, mr: 8, zero: "VPXORD", b0: 16, b1: 17,
 		bcast: []int{18, 19, 20, 21}, alpha: 18, beta: 19, prefetchs: []int{0, 64, 124}, label: "avx512"})
 	a.gatherRows()
+	a.f16Transpose8()
 	a.l(`// func f16ToF32F16C(dst *float32, src *uint16, n int)
 TEXT ·f16ToF32F16C(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
@@ -84,6 +85,65 @@ f16done:
 	VZEROUPPER
 	RET`)
 	return a.b.String()
+}
+
+// f16Transpose8 emits f16Transpose8AVX2: eight fp16 rows (ld apart) of n
+// values (n a multiple of 8) decoded and transposed, dst[kk*w + l] = row
+// l's value kk, an 8×8 block at a time (VCVTPH2PS, then unpack, shuffle
+// and 128-bit permutes).
+func (a *asm) f16Transpose8() {
+	a.l(`// func f16Transpose8AVX2(dst *float32, src *uint16, ld, n, w int)
+TEXT ·f16Transpose8AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	SHLQ $1, R8
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+	JZ f16tdone
+	MOVQ w+32(FP), R9
+	SHLQ $2, R9
+	LEAQ (R8)(R8*2), BX
+	LEAQ (SI)(R8*4), DX
+	LEAQ (R9)(R9*2), R10
+	LEAQ (DI)(R9*4), R11
+	MOVQ R9, R12
+	SHLQ $3, R12
+
+f16tloop:`)
+	rows := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(BX*1)", "(DX)", "(DX)(R8*1)", "(DX)(R8*2)", "(DX)(BX*1)"}
+	for i, m := range rows {
+		a.in("VCVTPH2PS %s, Y%d", m, i)
+	}
+	for i := 0; i < 8; i += 2 { // t in Y8–Y15: unpack pairs of rows
+		a.in("VUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
+		a.in("VUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
+	}
+	for _, q := range []int{0, 4} { // u in Y0–Y7: four rows per 128-bit lane
+		a.in("VSHUFPS $0x44, Y%d, Y%d, Y%d", 10+q, 8+q, q)
+		a.in("VSHUFPS $0xEE, Y%d, Y%d, Y%d", 10+q, 8+q, q+1)
+		a.in("VSHUFPS $0x44, Y%d, Y%d, Y%d", 11+q, 9+q, q+2)
+		a.in("VSHUFPS $0xEE, Y%d, Y%d, Y%d", 11+q, 9+q, q+3)
+	}
+	outs := []string{"(DI)", "(DI)(R9*1)", "(DI)(R9*2)", "(DI)(R10*1)", "(R11)", "(R11)(R9*1)", "(R11)(R9*2)", "(R11)(R10*1)"}
+	for j := range 4 { // depth j from the low lanes, depth j+4 from the high ones
+		a.in("VPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+j, j, 8+j)
+		a.in("VPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+j, j, 12+j)
+	}
+	for j, m := range outs {
+		a.in("VMOVUPS Y%d, %s", 8+j, m)
+	}
+	a.l(`	ADDQ $16, SI
+	ADDQ $16, DX
+	ADDQ R12, DI
+	ADDQ R12, R11
+	DECQ CX
+	JNZ f16tloop
+
+f16tdone:
+	VZEROUPPER
+	RET
+`)
 }
 
 // kernel emits one micro-kernel: prefetch the C tile, run the k loop
