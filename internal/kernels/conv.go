@@ -70,11 +70,16 @@ func conv2D(mk *microKernel, out, x []float32, w Weights, bias, residual []float
 	conv2DDirect(mk, out, x, w, bias, residual, p)
 }
 
-// conv2DDirect is conv2D as one im2col GEMM per image.
+// conv2DDirect is conv2D as one im2col GEMM per image, or one for the whole
+// batch when the images are small (conv2DDirectBatch).
 func conv2DDirect(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
 	oh, ow := p.OutHW()
 	ohw, hw := oh*ow, p.H*p.W
 	k := p.Cin * p.KH * p.KW
+	if p.N > 1 && ohw < directBatchPixels && k*p.N*ohw <= directBatchFloats {
+		conv2DDirectBatch(mk, out, x, w, bias, residual, p)
+		return
+	}
 	for n := range p.N {
 		img := x[n*p.Cin*hw : (n+1)*p.Cin*hw]
 		o := out[n*p.Cout*ohw : (n+1)*p.Cout*ohw]
@@ -93,6 +98,79 @@ func conv2DDirect(mk *microKernel, out, x []float32, w Weights, bias, residual [
 		g.epilogue = addBiasRows(o, ohw, bias, res)
 		g.run(mk)
 	}
+}
+
+// Limits of conv2DDirectBatch: output pixels per image below which the
+// images share one GEMM, and the largest explicit im2col matrix (floats).
+const (
+	directBatchPixels = 16 * 16
+	directBatchFloats = 8 << 20
+)
+
+// conv2DDirectBatch is conv2DDirect for small images: with a few pixels per
+// image, packing the weights costs more than the products, so the images'
+// im2col matrices are written side by side as the columns of one GEMM and
+// the weights are packed once for all of them. Every output element sees
+// the same depth blocking and micro-kernel arithmetic as in a GEMM of its
+// own image, and bias and residual are added in the same order, so the
+// result is bit for bit that of the per-image path.
+func conv2DDirectBatch(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
+	oh, ow := p.OutHW()
+	ohw, hw := oh*ow, p.H*p.W
+	k, cols := p.Cin*p.KH*p.KW, p.N*ohw
+	bb, cb := getBuf(k*cols), getBuf(p.Cout*cols)
+	defer putBuf(bb)
+	defer putBuf(cb)
+	b, c := (*bb)[:k*cols], (*cb)[:p.Cout*cols]
+	parallelFor(p.N*p.Cin, func(t int) {
+		n, ci := t/p.Cin, t%p.Cin
+		img := x[(n*p.Cin+ci)*hw : (n*p.Cin+ci+1)*hw]
+		for ky := range p.KH {
+			for kx := range p.KW {
+				row := b[((ci*p.KH+ky)*p.KW+kx)*cols+n*ohw:][:ohw]
+				for oy := range oh {
+					iy := oy*p.Stride - p.Pad + ky
+					for ox := range ow {
+						ix := ox*p.Stride - p.Pad + kx
+						v := float32(0)
+						if 0 <= iy && iy < p.H && 0 <= ix && ix < p.W {
+							v = img[iy*p.W+ix]
+						}
+						row[oy*ow+ox] = v
+					}
+				}
+			}
+		}
+	})
+	g := gemmOp{m: p.Cout, n: cols, k: k, alpha: 1, c: c, ldc: cols,
+		packA: w.packer(k, p.Cout, true),
+		packB: matPacker(b, cols, cols, false),
+	}
+	g.run(mk)
+	// Scatter to [N, Cout, OH, OW], as addBiasRows rounds: (y + b) + r.
+	parallelFor(p.N, func(n int) {
+		for co := range p.Cout {
+			y := c[co*cols+n*ohw:][:ohw]
+			o := out[(n*p.Cout+co)*ohw:][:ohw]
+			var bc float32
+			if bias != nil {
+				bc = bias[co]
+			}
+			switch {
+			case residual != nil:
+				r := residual[(n*p.Cout+co)*ohw:][:ohw]
+				for j := range o {
+					o[j] = y[j] + bc + r[j]
+				}
+			case bias != nil:
+				for j := range o {
+					o[j] = y[j] + bc
+				}
+			default:
+				copy(o, y)
+			}
+		}
+	})
 }
 
 // im2colPacker packs panels of the implicit im2col matrix of one image:

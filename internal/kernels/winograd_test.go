@@ -184,20 +184,35 @@ func TestConv2DPicksWinograd(t *testing.T) {
 // images of the batch, on either side of the Winograd cut-offs (the batch
 // command's byte-equality with generate rests on this).
 func TestConvBatchInvariant(t *testing.T) {
-	for _, s := range []struct{ c, h, w int }{{32, 8, 8}, {32, 7, 7}, {40, 4, 4}, {32, 16, 6}, {8, 16, 16}, {32, 30, 30}, {32, 32, 32}, {32, 33, 31}} {
-		p1 := Conv2DParams{N: 1, Cin: s.c, H: s.h, W: s.w, Cout: s.c, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	for _, s := range []struct{ c, h, w, k, stride, pad int }{
+		{32, 8, 8, 3, 1, 1}, {32, 7, 7, 3, 1, 1}, {40, 4, 4, 3, 1, 1}, {32, 16, 6, 3, 1, 1}, {8, 16, 16, 3, 1, 1},
+		{32, 30, 30, 3, 1, 1}, {32, 32, 32, 3, 1, 1}, {32, 33, 31, 3, 1, 1},
+		// The direct path's small images share one GEMM (conv2DDirectBatch).
+		{40, 4, 4, 1, 1, 0}, {24, 9, 7, 3, 2, 1}, {40, 32, 32, 3, 2, 1}, {20, 5, 3, 3, 1, 0},
+	} {
+		p1 := Conv2DParams{N: 1, Cin: s.c, H: s.h, W: s.w, Cout: s.c + 3, KH: s.k, KW: s.k, Stride: s.stride, Pad: s.pad}
 		p3 := p1
 		p3.N = 3
-		w := randSlice(1, s.c*s.c*9)
-		bias := randSlice(2, s.c)
+		oh, ow := p1.OutHW()
+		w := randSlice(1, p1.Cout*s.c*s.k*s.k)
+		bias := randSlice(2, p1.Cout)
 		x := randSlice(3, 3*s.c*s.h*s.w)
-		one := make([]float32, s.c*s.h*s.w)
-		three := make([]float32, 3*len(one))
-		Conv2D(one, x[:len(one)], Weights{F32: w}, bias, nil, p1)
-		Conv2D(three, x, Weights{F32: w}, bias, nil, p3)
-		for i := range one {
-			if one[i] != three[i] {
-				t.Fatalf("%+v: image 0 differs alone and in a batch of 3 at %d: %v vs %v", s, i, one[i], three[i])
+		res := randSlice(4, 3*p1.Cout*oh*ow)
+		for _, r := range [][]float32{nil, res} {
+			for _, b := range [][]float32{nil, bias} {
+				one := make([]float32, p1.Cout*oh*ow)
+				three := make([]float32, 3*len(one))
+				var r1 []float32
+				if r != nil {
+					r1 = r[:len(one)]
+				}
+				Conv2D(one, x[:s.c*s.h*s.w], Weights{F32: w}, b, r1, p1)
+				Conv2D(three, x, Weights{F32: w}, b, r, p3)
+				for i := range one {
+					if math.Float32bits(one[i]) != math.Float32bits(three[i]) {
+						t.Fatalf("%+v bias %v residual %v: image 0 differs alone and in a batch of 3 at %d: %v vs %v", s, b != nil, r != nil, i, one[i], three[i])
+					}
+				}
 			}
 		}
 	}
