@@ -54,7 +54,8 @@ func Conv2D(out, x []float32, w Weights, bias, residual []float32, p Conv2DParam
 }
 
 // Conv2DAlgorithm names the algorithm Conv2D runs p with: "direct" (one
-// im2col GEMM per image) or a Winograd algorithm such as "F(4x4,3x3)".
+// im2col GEMM per image, or one for a batch of small images) or a Winograd
+// algorithm such as "F(4x4,3x3)".
 func Conv2DAlgorithm(p Conv2DParams) string {
 	if a := winogradAlgo(p); a != nil {
 		return a.name
