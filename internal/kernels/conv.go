@@ -36,6 +36,8 @@ func (p Conv2DParams) OutHW() (oh, ow int) {
 // It runs as one GEMM per image, weight [Cout, Cin*KH*KW] times the implicit
 // im2col matrix [Cin*KH*KW, OH*OW], whose panels are packed straight from
 // the image; bias and residual are added to each finished output tile.
+// Small images of a batch share one GEMM (conv2DDirectBatch), and 3×3
+// stride-1 convolutions of larger ones run as Winograd (winogradAlgo).
 func Conv2D(out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
 	if p.Stride < 1 || p.Pad < 0 || p.KH < 1 || p.KW < 1 {
 		panic(fmt.Sprintf("kernels.Conv2D: bad geometry %+v", p))
