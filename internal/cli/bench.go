@@ -47,9 +47,9 @@ type benchResult struct {
 
 func (a *app) benchCmd() *cobra.Command {
 	var (
-		w, h, steps, threads int
-		asJSON, byOp         bool
-		profile, memProfile  string
+		w, h, steps, threads  int
+		asJSON, byOp, byShape bool
+		profile, memProfile   string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -58,6 +58,7 @@ func (a *app) benchCmd() *cobra.Command {
 U-Net evaluations, batch 2) and one VAE decode, and reports per stage the time (median
 step), the GFLOP/s achieved and the peak resident memory of the process.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			byOp = byOp || byShape
 			if threads > 0 {
 				kernels.SetThreads(threads)
 			}
@@ -94,8 +95,8 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 			var last time.Duration
 			snaps := map[string][]ops.OpTime{}
 			if byOp {
-				ops.TimeOps(true)
-				defer ops.TimeOps(false)
+				ops.TimeOps(true, byShape)
+				defer ops.TimeOps(false, false)
 			}
 			o := pipeline.Options{Prompt: "Large right-sided pleural effusion. Cardiomegaly.", Steps: steps, Guidance: 4,
 				Scheduler: "ddim", Width: r.Width, Height: r.Height, NumImages: 1, Seed: 1}
@@ -165,6 +166,7 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 	fl.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile (go tool pprof) to this file")
 	fl.StringVar(&memProfile, "memprofile", "", "write a Go heap profile (allocations since start; go tool pprof) to this file at the end")
 	fl.BoolVar(&byOp, "ops", false, "also time every graph op and report the U-Net and VAE time by op kind")
+	fl.BoolVar(&byShape, "ops-shapes", false, "like --ops, with each op kind split by operand shape (layer sizes, heads, pixels)")
 	return cmd
 }
 
@@ -190,13 +192,17 @@ func writeOpTimes(w io.Writer, title string, ts []ops.OpTime, n int) {
 		total += t.Seconds
 	}
 	fmt.Fprintf(w, "  %s: %.2f s in ops\n", title, total/float64(n))
-	fmt.Fprintf(w, "    %-28s %6s %8s %6s %8s\n", "op", "calls", "seconds", "share", "GFLOP/s")
+	width := 28
+	for _, t := range ts {
+		width = max(width, len(t.Label))
+	}
+	fmt.Fprintf(w, "    %-*s %6s %8s %6s %8s\n", width, "op", "calls", "seconds", "share", "GFLOP/s")
 	for _, t := range ts {
 		rate := "-"
 		if t.FLOPs > 0 && t.Seconds > 0 {
 			rate = fmt.Sprintf("%.0f", float64(t.FLOPs)/t.Seconds/1e9)
 		}
-		fmt.Fprintf(w, "    %-28s %6d %8.3f %5.1f%% %8s\n", t.Label, t.Calls/n, t.Seconds/float64(n), 100*t.Seconds/total, rate)
+		fmt.Fprintf(w, "    %-*s %6d %8.3f %5.1f%% %8s\n", width, t.Label, t.Calls/n, t.Seconds/float64(n), 100*t.Seconds/total, rate)
 	}
 }
 

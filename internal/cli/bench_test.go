@@ -9,12 +9,10 @@ import (
 	"github.com/roentgen-dev/roentgen/internal/graph/ops"
 )
 
-// TestBenchJSONAndOps runs bench on a fixture with --ops and checks the
-// report against itself: every stage timed, the per-op FLOPs adding up to
-// the compiled networks' FLOPs, and the op labels naming the algorithms.
-func TestBenchJSONAndOps(t *testing.T) {
-	const steps = 3
-	out, errs, code := run(t, "bench", "--model", "../../testdata/tiny-sd1", "--steps", "3", "--json", "--ops")
+// benchJSON runs bench --json on tiny-sd1 with args and decodes the result.
+func benchJSON(t *testing.T, args ...string) benchResult {
+	t.Helper()
+	out, errs, code := run(t, append([]string{"bench", "--model", "../../testdata/tiny-sd1", "--json"}, args...)...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -22,6 +20,15 @@ func TestBenchJSONAndOps(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v in %q", err, out)
 	}
+	return r
+}
+
+// TestBenchJSONAndOps runs bench on a fixture with --ops and checks the
+// report against itself: every stage timed, the per-op FLOPs adding up to
+// the compiled networks' FLOPs, and the op labels naming the algorithms.
+func TestBenchJSONAndOps(t *testing.T) {
+	const steps = 3
+	r := benchJSON(t, "--steps", "3", "--ops")
 	if r.Width != 64 || r.Height != 64 || r.Steps != steps {
 		t.Errorf("size %dx%d steps %d, want 64x64 and %d", r.Width, r.Height, r.Steps, steps)
 	}
@@ -53,6 +60,30 @@ func TestBenchJSONAndOps(t *testing.T) {
 	for _, l := range []string{"Attention;", "Linear;", "GroupNorm;", "Conv2D 3x3 "} {
 		if !strings.Contains(ul, l) || !strings.Contains(vl, l) {
 			t.Errorf("op %q missing: U-Net %s VAE %s", l, ul, vl)
+		}
+	}
+}
+
+// TestBenchOpsShapes checks that --ops-shapes splits the op kinds by
+// operand shape without losing or double-counting any op.
+func TestBenchOpsShapes(t *testing.T) {
+	r := benchJSON(t, "--steps", "2", "--ops-shapes")
+	var flops int64
+	linear := map[string]bool{}
+	for _, o := range r.UNetOps {
+		flops += o.FLOPs
+		if strings.HasPrefix(o.Label, "Linear ") {
+			linear[o.Label] = true
+		}
+	}
+	if want := r.UNetGFLOPs * 1e9 * 2; math.Abs(float64(flops)-want) > 1e-6*want {
+		t.Errorf("U-Net ops by shape add up to %d FLOPs over 2 steps, the program has %.0f per step", flops, r.UNetGFLOPs*1e9)
+	}
+	// tiny-sd1's transformer projections (batch 2 of 8x8 latents, width 16)
+	// and its cross-attention keys (2 prompts of 77 tokens, width 32).
+	for _, l := range []string{"Linear 128x16->16", "Linear 154x32->16"} {
+		if !linear[l] {
+			t.Errorf("no %q among %v", l, linear)
 		}
 	}
 }

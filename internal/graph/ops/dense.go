@@ -23,13 +23,16 @@ func (l Linear) Plan(in [][]int) (Plan, error) {
 	out := append([]int(nil), in[0]...)
 	out[len(out)-1] = l.Out
 	rows := numel(in[0]) / l.In
-	return Plan{Out: out, FLOPs: l.flops(rows), Run: func(o []float32, x [][]float32) {
+	return Plan{Out: out, FLOPs: l.flops(rows), Shape: l.shape(rows), Run: func(o []float32, x [][]float32) {
 		kernels.Linear(o, x[0], l.W, l.Bias, rows, l.In, l.Out)
 	}}, nil
 }
 
 // flops is the arithmetic of the layer over rows tokens.
 func (l Linear) flops(rows int) int64 { return 2 * int64(rows) * int64(l.In) * int64(l.Out) }
+
+// shape is rows×In→Out, for op timings by shape.
+func (l Linear) shape(rows int) string { return fmt.Sprintf("%dx%d->%d", rows, l.In, l.Out) }
 
 // ChannelsLinear is Linear over the pixels of channel-major images:
 // [N, In, H, W] → tokens [N, H*W, Out], as ToTokens then Linear.
@@ -42,7 +45,7 @@ func (l ChannelsLinear) Plan(in [][]int) (Plan, error) {
 		return Plan{}, badShapes(l, in, fmt.Sprintf("want [N, %d, H, W]", l.In))
 	}
 	n, hw := in[0][0], in[0][2]*in[0][3]
-	return Plan{Out: []int{n, hw, l.Out}, FLOPs: Linear(l).flops(n * hw), Run: func(o []float32, x [][]float32) {
+	return Plan{Out: []int{n, hw, l.Out}, FLOPs: Linear(l).flops(n * hw), Shape: Linear(l).shape(n * hw), Run: func(o []float32, x [][]float32) {
 		kernels.LinearFromChannels(o, x[0], l.W, l.Bias, n, hw, l.In, l.Out)
 	}}, nil
 }
@@ -68,7 +71,7 @@ func (l LinearChannels) Plan(in [][]int) (Plan, error) {
 		return Plan{}, badShapes(l, in, fmt.Sprintf("want [N, %d, %d] and a residual [N, %d, %d, %d]", hw, l.In, l.Out, l.Height, l.Width))
 	}
 	n := out[0]
-	return Plan{Out: out, FLOPs: l.flops(n * hw), Run: func(o []float32, x [][]float32) {
+	return Plan{Out: out, FLOPs: l.flops(n * hw), Shape: l.shape(n * hw), Run: func(o []float32, x [][]float32) {
 		kernels.LinearToChannels(o, x[0], l.W, l.Bias, x[1], n, hw, l.In, l.Out)
 	}}, nil
 }
@@ -99,7 +102,8 @@ func (c Conv2D) Plan(in [][]int) (Plan, error) {
 	}
 	flops := 2 * int64(numel(out)) * int64(c.Cin*c.K*c.K)
 	label := fmt.Sprintf("Conv2D %dx%d %s", c.K, c.K, kernels.Conv2DAlgorithm(p))
-	return Plan{Out: out, FLOPs: flops, Label: label, Run: func(o []float32, x [][]float32) {
+	shape := fmt.Sprintf("%d->%d at %dx%d, %d images", c.Cin, c.Cout, s[2], s[3], s[0])
+	return Plan{Out: out, FLOPs: flops, Label: label, Shape: shape, Run: func(o []float32, x [][]float32) {
 		var res []float32
 		if len(x) == 2 {
 			res = x[1]
@@ -128,7 +132,8 @@ func (a Attention) Plan(in [][]int) (Plan, error) {
 	}
 	b, lq, lk, d := q[0], q[1], k[1], q[2]/a.Heads
 	flops := 4 * int64(b) * int64(a.Heads) * int64(lq) * int64(lk) * int64(d)
-	return Plan{Out: append([]int(nil), q...), FLOPs: flops, Run: func(o []float32, x [][]float32) {
+	shape := fmt.Sprintf("%dx%d heads, %d queries, %d keys, d=%d", b, a.Heads, lq, lk, d)
+	return Plan{Out: append([]int(nil), q...), FLOPs: flops, Shape: shape, Run: func(o []float32, x [][]float32) {
 		kernels.Attention(o, x[0], x[1], x[2], b, lq, lk, a.Heads, d, a.Scale, a.Causal)
 	}}, nil
 }

@@ -28,6 +28,9 @@ type Plan struct {
 	// Label names the node in op timings (TimeOps); the kernel name when
 	// empty.
 	Label string
+	// Shape gives the operand sizes, appended to the label when op timings
+	// are split by shape.
+	Shape string
 }
 
 // Op wraps a Kernel as a gorgonia.Op. Its output lives in a buffer that

@@ -17,17 +17,19 @@ type OpTime struct {
 }
 
 var timing struct {
-	on atomic.Bool // read by every op, so not under the mutex
+	on, byShape atomic.Bool // read by every op, so not under the mutex
 	sync.Mutex
 	by map[string]*OpTime
 }
 
 // TimeOps turns per-op timing on or off; turning it on starts from zero.
-// It costs two clock reads per op.
-func TimeOps(on bool) {
+// byShape splits each label by the ops' operand sizes (Plan.Shape). It
+// costs two clock reads per op.
+func TimeOps(on, byShape bool) {
 	timing.Lock()
 	defer timing.Unlock()
 	timing.on.Store(on)
+	timing.byShape.Store(on && byShape)
 	if on {
 		timing.by = map[string]*OpTime{}
 	}
@@ -80,6 +82,9 @@ func (o *Op) run(out []float32, in [][]float32) {
 	label := o.P.Label
 	if label == "" {
 		label = o.Name
+	}
+	if o.P.Shape != "" && timing.byShape.Load() {
+		label += " " + o.P.Shape
 	}
 	timing.Lock()
 	defer timing.Unlock()
