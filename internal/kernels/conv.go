@@ -115,7 +115,7 @@ const (
 // im2col matrices are written side by side as the columns of one GEMM and
 // the weights are packed once for all of them. Every output element sees
 // the same depth blocking and micro-kernel arithmetic as in a GEMM of its
-// own image, and bias and residual are added in the same order, so the
+// own image, and bias and residual are added by the same epilogue, so the
 // result is bit for bit that of the per-image path.
 func conv2DDirectBatch(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
 	oh, ow := p.OutHW()
@@ -125,53 +125,29 @@ func conv2DDirectBatch(mk *microKernel, out, x []float32, w Weights, bias, resid
 	defer putBuf(bb)
 	defer putBuf(cb)
 	b, c := (*bb)[:k*cols], (*cb)[:p.Cout*cols]
-	parallelFor(p.N*p.Cin, func(t int) {
-		n, ci := t/p.Cin, t%p.Cin
-		img := x[(n*p.Cin+ci)*hw : (n*p.Cin+ci+1)*hw]
-		for ky := range p.KH {
-			for kx := range p.KW {
-				row := b[((ci*p.KH+ky)*p.KW+kx)*cols+n*ohw:][:ohw]
-				for oy := range oh {
-					iy := oy*p.Stride - p.Pad + ky
-					for ox := range ow {
-						ix := ox*p.Stride - p.Pad + kx
-						v := float32(0)
-						if 0 <= iy && iy < p.H && 0 <= ix && ix < p.W {
-							v = img[iy*p.W+ix]
-						}
-						row[oy*ow+ox] = v
-					}
-				}
-			}
-		}
+	// Image n's im2col matrix fills columns [n*ohw, (n+1)*ohw) of b, an
+	// output row per task.
+	parallelFor(p.N*oh, func(t int) {
+		n, oy := t/oh, t%oh
+		im2colRun(b[n*ohw+oy*ow:], x[n*p.Cin*hw:(n+1)*p.Cin*hw], p, oy, 0, ow, 0, k, cols)
 	})
 	g := gemmOp{m: p.Cout, n: cols, k: k, alpha: 1, c: c, ldc: cols,
 		packA: w.packer(k, p.Cout, true),
 		packB: matPacker(b, cols, cols, false),
 	}
 	g.run(mk)
-	// Scatter to [N, Cout, OH, OW], as addBiasRows rounds: (y + b) + r.
+	// Each image's rows of C, then its bias and residual as in conv2DDirect.
 	parallelFor(p.N, func(n int) {
+		o := out[n*p.Cout*ohw : (n+1)*p.Cout*ohw]
 		for co := range p.Cout {
-			y := c[co*cols+n*ohw:][:ohw]
-			o := out[(n*p.Cout+co)*ohw:][:ohw]
-			var bc float32
-			if bias != nil {
-				bc = bias[co]
-			}
-			switch {
-			case residual != nil:
-				r := residual[(n*p.Cout+co)*ohw:][:ohw]
-				for j := range o {
-					o[j] = y[j] + bc + r[j]
-				}
-			case bias != nil:
-				for j := range o {
-					o[j] = y[j] + bc
-				}
-			default:
-				copy(o, y)
-			}
+			copy(o[co*ohw:(co+1)*ohw], c[co*cols+n*ohw:])
+		}
+		var res []float32
+		if residual != nil {
+			res = residual[n*p.Cout*ohw : (n+1)*p.Cout*ohw]
+		}
+		if add := addBiasRows(o, ohw, bias, res); add != nil {
+			add(0, p.Cout, 0, ohw)
 		}
 	})
 }
