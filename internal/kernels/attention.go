@@ -131,9 +131,7 @@ func (pl *attnPlan) queryBlock(out, q []float32, q0, hi int, buf []float32) {
 		for qpn := 0; qpn < ceilDiv(nq, nr); qpn++ { // panels past nq hold padding only
 			qa := qpn * nr
 			// Sᵀ panel: s[key][nr] = scale * K·Qᵀ.
-			for kr := 0; kr < kb; kr += mr {
-				pl.mk.fn(d, kPacked[(k0+kr)*d:], qp[qa*d:], s[kr*nr:], nr, pl.scale, 0)
-			}
+			pl.mk.panels(kb/mr, d, kPacked[k0*d:], mr*d, qp[qa*d:], s, nr, pl.scale, 0)
 			pl.mask(s, k0, kb, q0+qa)
 			lc := corr[qa : qa+nr]
 			softmaxCols(s[:kb*nr], nr, m[qa:], l[qa:], lc)
@@ -147,9 +145,7 @@ func (pl *attnPlan) queryBlock(out, q []float32, q0, hi int, buf []float32) {
 					}
 				}
 			}
-			for dp := 0; dp < dPad; dp += mr {
-				pl.mk.fn(kb, vPacked[dp*pl.lkPad+k0*mr:], s, o[dp*bq+qa:], bq, 1, 1)
-			}
+			pl.mk.panels(dPad/mr, kb, vPacked[k0*mr:], mr*pl.lkPad, s, o[qa:], bq, 1, 1)
 		}
 	}
 	for i := range nq {

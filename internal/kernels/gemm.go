@@ -10,6 +10,25 @@ type microKernel struct {
 	mc     int // rows of A per compute task, a multiple of mr (sized for L2)
 	kc     int // largest depth block, at most kcMax: an nr-wide B panel of kc rows stays in L1
 	fn     func(k int, a, b, c []float32, ldc int, alpha, beta float32)
+	// multi, if set, is fn over n A panels in one call (see panels); an
+	// assembly kernel saves a Go call per tile with it.
+	multi func(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32)
+}
+
+// panels runs the micro-kernel on n A panels, as floats apart, against one
+// B panel: tile i is C rows [i*mr, (i+1)*mr) of c. Every tile sees the
+// same instructions as a single fn call.
+func (mk *microKernel) panels(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32) {
+	if n <= 0 {
+		return
+	}
+	if mk.multi != nil {
+		mk.multi(n, k, a, as, b, c, ldc, alpha, beta)
+		return
+	}
+	for i := range n {
+		mk.fn(k, a[i*as:], b, c[i*mk.mr*ldc:], ldc, alpha, beta)
+	}
 }
 
 // active is the micro-kernel every GEMM-based kernel uses; tests swap it.
@@ -170,17 +189,19 @@ func (g *gemmOp) tiles(mk *microKernel, a, b []float32, i0, ri, re, j0, ci, ce, 
 	tb := getBuf(maxMR * maxNR) // not a local array: mk.fn would make it escape on every call
 	defer putBuf(tb)
 	tmp := *tb
+	full := (re - ri) / mr // whole panels of rows
 	for jc := ci; jc < ce; jc += nr {
 		bp := b[jc*kb : (jc+nr)*kb]
 		cols := min(nr, ce-jc)
-		for ir := ri; ir < re; ir += mr {
+		ir := ri
+		if cols == nr {
+			mk.panels(full, kb, a, mr*kb, bp, g.c[(i0+ri)*g.ldc+j0+jc:], g.ldc, g.alpha, beta)
+			ir += full * mr
+		}
+		for ; ir < re; ir += mr {
 			ap := a[(ir-ri)*kb : (ir-ri+mr)*kb]
 			rows := min(mr, re-ir)
 			off := (i0+ir)*g.ldc + j0 + jc
-			if rows == mr && cols == nr {
-				mk.fn(kb, ap, bp, g.c[off:], g.ldc, g.alpha, beta)
-				continue
-			}
 			if beta != 0 {
 				for r := range rows {
 					copy(tmp[r*nr:r*nr+cols], g.c[off+r*g.ldc:])

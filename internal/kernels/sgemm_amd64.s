@@ -6,15 +6,23 @@
 
 // Register blocks for sgemmKernelGo (see kernel_go.go): C = alpha*A·B + beta*C over packed
 // panels, A as k steps of mr floats and B as k steps of nr floats; beta == 0 never reads C.
+// Each runs n A panels, as floats apart, against one B panel into n tiles stacked down C.
 
-// func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
-TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
+// func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int)
+TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-64
+	MOVQ a+8(FP), R12
+	MOVQ c+24(FP), R13
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVQ n+48(FP), R10
+	MOVQ as+56(FP), R11
+	SHLQ $2, R11
+
+avx2panel:
+	MOVQ k+0(FP), CX
+	MOVQ R12, SI
+	MOVQ b+16(FP), DI
+	MOVQ R13, DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -212,8 +220,7 @@ avx2done:
 	VFMADD231PS 32(DX), Y15, Y11
 	VMOVUPS Y10, (DX)
 	VMOVUPS Y11, 32(DX)
-	VZEROUPPER
-	RET
+	JMP avx2next
 
 avx2store:
 	VMOVUPS Y0, (DX)
@@ -233,17 +240,32 @@ avx2store:
 	ADDQ R8, DX
 	VMOVUPS Y10, (DX)
 	VMOVUPS Y11, 32(DX)
+
+avx2next:
+	ADDQ R11, R12
+	MOVQ R8, AX
+	IMULQ $6, AX
+	ADDQ AX, R13
+	DECQ R10
+	JNZ avx2panel
 	VZEROUPPER
 	RET
 
-// func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
-TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-48
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
+// func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int)
+TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-64
+	MOVQ a+8(FP), R12
+	MOVQ c+24(FP), R13
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVQ n+48(FP), R10
+	MOVQ as+56(FP), R11
+	SHLQ $2, R11
+
+avx512panel:
+	MOVQ k+0(FP), CX
+	MOVQ R12, SI
+	MOVQ b+16(FP), DI
+	MOVQ R13, DX
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -503,8 +525,7 @@ avx512done:
 	VFMADD231PS 64(DX), Z19, Z15
 	VMOVUPS Z14, (DX)
 	VMOVUPS Z15, 64(DX)
-	VZEROUPPER
-	RET
+	JMP avx512next
 
 avx512store:
 	VMOVUPS Z0, (DX)
@@ -530,6 +551,14 @@ avx512store:
 	ADDQ R8, DX
 	VMOVUPS Z14, (DX)
 	VMOVUPS Z15, 64(DX)
+
+avx512next:
+	ADDQ R11, R12
+	MOVQ R8, AX
+	IMULQ $8, AX
+	ADDQ AX, R13
+	DECQ R10
+	JNZ avx512panel
 	VZEROUPPER
 	RET
 

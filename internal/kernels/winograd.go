@@ -440,9 +440,7 @@ func winogradProducts(mk *microKernel, a *wgAlgo, u, v, m []float32, us, vs, ms,
 			ablk, bblk := ua[p0*aRows:], b[p0*nb:]
 			for jc := 0; jc < nb; jc += nr {
 				bp := bblk[jc*kb : (jc+nr)*kb]
-				for ir := r0; ir < r1; ir += mr {
-					mk.fn(kb, ablk[ir*kb:(ir+mr)*kb], bp, c[(ir-r0)*nb+jc:], nb, 1, beta)
-				}
+				mk.panels((r1-r0)/mr, kb, ablk[r0*kb:], mr*kb, bp, c[jc:], nb, 1, beta)
 			}
 		}
 	}

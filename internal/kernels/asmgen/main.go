@@ -58,7 +58,8 @@ func sgemmFile() string {
 	a.l("//go:build !noasm\n")
 	a.l("#include \"textflag.h\"\n")
 	a.l("// Register blocks for sgemmKernelGo (see kernel_go.go): C = alpha*A·B + beta*C over packed")
-	a.l("// panels, A as k steps of mr floats and B as k steps of nr floats; beta == 0 never reads C.\n")
+	a.l("// panels, A as k steps of mr floats and B as k steps of nr floats; beta == 0 never reads C.")
+	a.l("// Each runs n A panels, as floats apart, against one B panel into n tiles stacked down C.\n")
 	a.kernel(block{name: "sgemmKernelAVX2", reg: "Y", vb: 32, mr: 6, zero: "VXORPS", b0: 12, b1: 13,
 		bcast: []int{14, 15}, alpha: 14, beta: 15, prefetchs: []int{0, 60}, label: "avx2"})
 	a.kernel(block{name: "sgemmKernelAVX512", reg: "Z", vb: 64, mr: 8, zero: "VPXORD", b0: 16, b1: 17,
@@ -146,18 +147,27 @@ f16tdone:
 `)
 }
 
-// kernel emits one micro-kernel: prefetch the C tile, run the k loop
-// unrolled by four, then C = alpha*acc (+ beta*C unless beta is ±0).
+// kernel emits one micro-kernel over n A panels (as floats apart) that
+// share a B panel, the tile of panel i at c + i*mr*ldc: per panel,
+// prefetch the C tile, run the k loop unrolled by four, then C = alpha*acc
+// (+ beta*C unless beta is ±0).
 func (a *asm) kernel(k block) {
 	r := func(i int) string { return fmt.Sprintf("%s%d", k.reg, i) }
-	a.l("// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32)", k.name)
-	a.l("TEXT ·%s(SB), NOSPLIT, $0-48", k.name)
-	a.in("MOVQ k+0(FP), CX")
-	a.in("MOVQ a+8(FP), SI")
-	a.in("MOVQ b+16(FP), DI")
-	a.in("MOVQ c+24(FP), DX")
+	lb := k.label
+	a.l("// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int)", k.name)
+	a.l("TEXT ·%s(SB), NOSPLIT, $0-64", k.name)
+	a.in("MOVQ a+8(FP), R12")
+	a.in("MOVQ c+24(FP), R13")
 	a.in("MOVQ ldc+32(FP), R8")
 	a.in("SHLQ $2, R8")
+	a.in("MOVQ n+48(FP), R10")
+	a.in("MOVQ as+56(FP), R11")
+	a.in("SHLQ $2, R11\n")
+	a.l("%spanel:", lb)
+	a.in("MOVQ k+0(FP), CX")
+	a.in("MOVQ R12, SI")
+	a.in("MOVQ b+16(FP), DI")
+	a.in("MOVQ R13, DX")
 	for i := range 2 * k.mr {
 		a.in("%s %s, %s, %s", k.zero, r(i), r(i), r(i))
 	}
@@ -180,7 +190,6 @@ func (a *asm) kernel(k block) {
 			a.in("VFMADD231PS %s, %s, %s", r(k.b1), bc, r(2*row+1))
 		}
 	}
-	lb := k.label
 	a.in("MOVQ CX, BX")
 	a.in("SHRQ $2, BX")
 	a.in("JZ %stail\n", lb)
@@ -219,8 +228,7 @@ func (a *asm) kernel(k block) {
 			a.in("ADDQ R8, DX")
 		}
 	}
-	a.in("VZEROUPPER")
-	a.in("RET\n")
+	a.in("JMP %snext\n", lb)
 	a.l("%sstore:", lb)
 	for row := range k.mr {
 		a.in("VMOVUPS %s, (DX)", r(2*row))
@@ -229,6 +237,13 @@ func (a *asm) kernel(k block) {
 			a.in("ADDQ R8, DX")
 		}
 	}
+	a.l("\n%snext:", lb)
+	a.in("ADDQ R11, R12")
+	a.in("MOVQ R8, AX")
+	a.in("IMULQ $%d, AX", k.mr)
+	a.in("ADDQ AX, R13")
+	a.in("DECQ R10")
+	a.in("JNZ %spanel", lb)
 	a.in("VZEROUPPER")
 	a.in("RET\n")
 }
