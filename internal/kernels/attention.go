@@ -47,8 +47,8 @@ func attention(mk *microKernel, out, q, k, v []float32, b, lq, lk, h, d int, sca
 		return
 	}
 	pl := attnPlan{mk: mk, lq: lq, lk: lk, h: h, d: d, ld: h * d, scale: scale, causal: causal}
-	pl.bq = mk.nr * ceilDiv(64, mk.nr)
 	pl.bk = mk.mr * ceilDiv(min(256, lk), mk.mr)
+	pl.bq = mk.nr * ceilDiv(attnQueries(lq, lk > pl.bk), mk.nr)
 	pl.lkPad = pl.bk * ceilDiv(lk, pl.bk)
 	pl.dPad = mk.mr * ceilDiv(d, mk.mr)
 	kBuf, vBuf := getBuf(h*pl.lkPad*d), getBuf(h*pl.dPad*pl.lkPad)
@@ -68,6 +68,21 @@ func attention(mk *microKernel, out, q, k, v []float32, b, lq, lk, h, d int, sca
 			}
 		})
 	}
+}
+
+// attnQueries is the number of queries per attention task. With more than
+// one block of keys, a task reuses each block from L2 for all its queries,
+// so larger tasks read the keys and values from L3 fewer times: about four
+// tasks per thread, between 64 and 512 queries (SD 1.5's 4096-token
+// self-attention 5% faster at 512 than at 64, paired runs on 2 threads).
+// With one block (cross-attention) the keys stay in cache anyway and 64
+// queries keep a task's output panel in L1 (4% faster than 512). Queries
+// are independent lanes, so this never changes a result.
+func attnQueries(lq int, manyBlocks bool) int {
+	if !manyBlocks {
+		return 64
+	}
+	return max(64, min(512, lq/(4*Threads())))
 }
 
 // packKV packs every head's keys as A panels [key/mr][d][mr] (for Sᵀ = K·Qᵀ)

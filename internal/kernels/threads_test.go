@@ -13,6 +13,8 @@ func TestThreadsDeterministic(t *testing.T) {
 		a, b := randSlice(4, 300*700), randSlice(5, 700*600)
 		q, k, v := randSlice(6, 200*2*40), randSlice(7, 300*2*40), randSlice(8, 300*2*40)
 		big := randSlice(9, 3*elemChunk+5)
+		// Enough queries that the queries per task depend on the thread count.
+		ql, kl := randSlice(10, 1100*8), randSlice(11, 1100*8)
 		cases := []struct {
 			name string
 			n    int
@@ -30,6 +32,8 @@ func TestThreadsDeterministic(t *testing.T) {
 			}},
 			{"Attention", len(q), func(out []float32) { Attention(out, q, k, v, 1, 200, 300, 2, 40, 0.15, false) }},
 			{"AttentionCausal", len(q), func(out []float32) { Attention(out, q, k[:len(q)], v[:len(q)], 1, 200, 200, 2, 40, 0.15, true) }},
+			{"AttentionLong", len(ql), func(out []float32) { Attention(out, ql, kl, big[:len(ql)], 1, 1100, 1100, 1, 8, 0.3, false) }},
+			{"AttentionLongCausal", len(ql), func(out []float32) { Attention(out, ql, kl, big[:len(ql)], 1, 1100, 1100, 1, 8, 0.3, true) }},
 			{"GroupNorm", len(x), func(out []float32) { GroupNorm(out, x, w, w, 2, 37, 40*41, 37, 1e-5, true) }},
 			{"LayerNorm", 300 * 700, func(out []float32) { LayerNorm(out, a, b, b, 300, 700, 1e-5) }},
 			{"Softmax", 300 * 700, func(out []float32) { Softmax(out, a, 300, 700) }},
