@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/x448/float16"
 )
 
 // randSlice returns n values uniform in [-1, 1) from a fixed seed.
@@ -153,4 +155,13 @@ func TestShapeChecks(t *testing.T) {
 			c.f()
 		}()
 	}
+}
+
+// toF16 rounds xs to float16 bit patterns.
+func toF16(xs []float32) []uint16 {
+	h := make([]uint16, len(xs))
+	for i, v := range xs {
+		h[i] = float16.Fromfloat32(v).Bits()
+	}
+	return h
 }

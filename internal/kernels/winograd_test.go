@@ -69,16 +69,24 @@ func TestConv3x3Winograd(t *testing.T) {
 func TestWinogradModes(t *testing.T) {
 	eachKernel(t, func(t *testing.T) {
 		for _, a := range wgAlgos {
-			p := Conv2DParams{N: 2, Cin: 41, H: 45, W: 47, Cout: 35, KH: 3, KW: 3, Stride: 1, Pad: 1}
-			nt := p.N * wgTilesPerImage(a, p)
-			if nt <= a.few {
-				t.Fatalf("%s: %d tiles take the few-tiles path", a.name, nt)
+			// One depth block with float32 weights; several (400 channels)
+			// with float16 weights.
+			for _, cin := range []int{41, 400} {
+				p := Conv2DParams{N: 2, Cin: cin, H: 45, W: 47, Cout: 35, KH: 3, KW: 3, Stride: 1, Pad: 1}
+				nt := p.N * wgTilesPerImage(a, p)
+				if nt <= a.few {
+					t.Fatalf("%s: %d tiles take the few-tiles path", a.name, nt)
+				}
+				x, w32, res := randSlice(1, p.N*p.Cin*p.H*p.W), randSlice(2, p.Cout*p.Cin*9), randSlice(3, p.N*p.Cout*p.H*p.W)
+				w := Weights{F32: w32}
+				if cin > active.kc {
+					w = Weights{F16: toF16(w32)}
+				}
+				got, want := make([]float32, len(res)), make([]float32, len(res))
+				conv3x3Winograd(active, a, want, x, w, w32[:p.Cout], res, p)
+				winogradFew(active, a, got, x, w, w32[:p.Cout], res, p, nt)
+				sameBits(t, name("%s %d channels: few vs blocks", a.name, cin), got, want)
 			}
-			x, w, res := randSlice(1, p.N*p.Cin*p.H*p.W), randSlice(2, p.Cout*p.Cin*9), randSlice(3, p.N*p.Cout*p.H*p.W)
-			got, want := make([]float32, len(res)), make([]float32, len(res))
-			conv3x3Winograd(active, a, want, x, Weights{F32: w}, w[:p.Cout], res, p)
-			winogradFew(active, a, got, x, Weights{F32: w}, w[:p.Cout], res, p, nt)
-			sameBits(t, a.name+" few vs blocks", got, want)
 		}
 	})
 }
