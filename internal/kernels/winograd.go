@@ -444,7 +444,8 @@ func wgOutputRunGo(a *wgAlgo, src []float32, ms int, o []float32, w int, b float
 // M_ξ[r0:r1] = U_ξ[r0:r1] · V_ξ over the input channels in kc-deep blocks
 // (U's packed panels hold aRows rows per depth block; M's rows count from
 // r0). A B panel stays in L1 while the A panels stream. Both Winograd
-// drivers call it, so they round identically.
+// drivers run their products through wgProductBlock in the same depth
+// blocks, so they round identically.
 func winogradProducts(mk *microKernel, a *wgAlgo, u, v, m []float32, us, vs, ms, aRows, r0, r1, cin, kc, nb int) {
 	for xi := range a.t {
 		ua, b, c := u[xi*us:], v[xi*vs:], m[xi*ms:]
