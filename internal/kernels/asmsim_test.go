@@ -110,6 +110,8 @@ func (m *simMachine) run(t *testing.T, k *simKernel, steps int) {
 			m.setInt(a[1], m.gpr[a[1]]*m.int(t, a[0]))
 		case "DECQ":
 			m.setInt(a[0], m.gpr[a[0]]-1)
+		case "TESTQ":
+			m.zf = m.int(t, a[0])&m.int(t, a[1]) == 0
 		case "JZ":
 			jump(m.zf)
 		case "JNZ":
@@ -137,11 +139,15 @@ func (m *simMachine) run(t *testing.T, k *simKernel, steps int) {
 				v[i] = x
 			}
 			m.vec[a[1]] = v
-		case "VMULPS":
+		case "VMULPS", "VADDPS":
 			x, y := m.operand(t, a[0], a[2]), m.vec[a[1]]
 			v := make([]float32, len(y))
 			for i := range v {
-				v[i] = y[i] * x[i]
+				if in.op == "VMULPS" {
+					v[i] = y[i] * x[i]
+				} else {
+					v[i] = y[i] + x[i]
+				}
 			}
 			m.vec[a[2]] = v
 		case "VFMADD231PS": // dst += src2 * src1 (Go order: src1, src2, dst)
@@ -248,24 +254,29 @@ func (m *simMachine) operand(t *testing.T, s, like string) []float32 {
 	return m.load(t, s, m.width(t, like))
 }
 
-// simCall runs kernel k as fn(k, a, b, c, ldc, alpha, beta, n, as) would,
-// on copies of the buffers, and returns the resulting c.
-func simCall(t *testing.T, k *simKernel, depth int, a, b, c []float32, ldc int, alpha, beta float32, n, as int) []float32 {
+// simCall runs kernel k as the assembly function would be called with
+// (depth, a, b, c, ldc, alpha, beta, n, as, bias), on copies of the
+// buffers (bias nil for none), and returns the resulting c.
+func simCall(t *testing.T, k *simKernel, depth int, a, b, c []float32, ldc int, alpha, beta float32, n, as int, bias []float32) []float32 {
 	t.Helper()
-	mem := append(append(append([]float32(nil), a...), b...), c...)
+	mem := append(append(append(append([]float32(nil), a...), b...), c...), bias...)
 	bOff, cOff := int64(4*len(a)), int64(4*(len(a)+len(b)))
+	var biasOff int64 // a nil pointer
+	if bias != nil {
+		biasOff = int64(4 * (len(a) + len(b) + len(c)))
+	}
 	m := &simMachine{gpr: map[string]int64{}, vec: map[string][]float32{}, mem: mem, frame: map[int]int64{
 		0: int64(depth), 8: 0, 16: bOff, 24: cOff, 32: int64(ldc),
-		40: int64(math.Float32bits(alpha)), 44: int64(math.Float32bits(beta)), 48: int64(n), 56: int64(as),
+		40: int64(math.Float32bits(alpha)), 44: int64(math.Float32bits(beta)), 48: int64(n), 56: int64(as), 64: biasOff,
 	}}
 	m.run(t, k, 1<<24)
-	return mem[len(a)+len(b):]
+	return mem[len(a)+len(b) : len(a)+len(b)+len(c)]
 }
 
 // fmaReference is the micro-kernel's arithmetic in Go: per element, the
 // depth sum fused step by step, times alpha, then beta*C fused in (C not
-// read when beta is ±0).
-func fmaReference(mr, nr, depth int, a, b, c []float32, ldc int, alpha, beta float32, n, as int) []float32 {
+// read when beta is ±0), then the bias added (unless nil).
+func fmaReference(mr, nr, depth int, a, b, c []float32, ldc int, alpha, beta float32, n, as int, bias []float32) []float32 {
 	out := append([]float32(nil), c...)
 	for p := range n {
 		for i := range mr {
@@ -278,6 +289,9 @@ func fmaReference(mr, nr, depth int, a, b, c []float32, ldc int, alpha, beta flo
 				e := &out[(p*mr+i)*ldc+j]
 				if beta != 0 {
 					acc = FMA32(*e, beta, acc)
+				}
+				if bias != nil {
+					acc += bias[j]
 				}
 				*e = acc
 			}
@@ -307,26 +321,29 @@ func TestAVX2KernelText(t *testing.T) {
 
 func testKernelText(t *testing.T, name string, mr, nr int) {
 	k := loadSimKernel(t, "sgemm_amd64.s", name)
-	forSimCases(mr, nr, func(depth, n, as, ldc int, beta float32, a, b, c []float32) {
-		got := simCall(t, k, depth, a, b, c, ldc, 0.75, beta, n, as)
-		want := fmaReference(mr, nr, depth, a, b, c, ldc, 0.75, beta, n, as)
+	forSimCases(mr, nr, func(depth, n, as, ldc int, beta float32, a, b, c, bias []float32) {
+		got := simCall(t, k, depth, a, b, c, ldc, 0.75, beta, n, as, bias)
+		want := fmaReference(mr, nr, depth, a, b, c, ldc, 0.75, beta, n, as, bias)
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("%s depth %d n %d beta %v: C[%d] = %v, want %v", name, depth, n, beta, i, got[i], want[i])
+				t.Fatalf("%s depth %d n %d beta %v bias %v: C[%d] = %v, want %v", name, depth, n, beta, bias != nil, i, got[i], want[i])
 			}
 		}
 	})
 }
 
 // forSimCases calls f with the buffers of every simCases shape for an
-// mr×nr kernel and beta 0, 1 and -0.5; alpha is 0.75.
-func forSimCases(mr, nr int, f func(depth, n, as, ldc int, beta float32, a, b, c []float32)) {
+// mr×nr kernel, beta 0, 1 and -0.5, and no bias or nr bias values; alpha
+// is 0.75.
+func forSimCases(mr, nr int, f func(depth, n, as, ldc int, beta float32, a, b, c, bias []float32)) {
 	for ci, c := range simCases {
 		as, ldc := mr*c.depth+c.gap, nr+c.ldcExtra
 		a, b := randSlice(uint64(ci+1), (c.n-1)*as+mr*c.depth), randSlice(uint64(ci+50), nr*c.depth)
 		cm := randSlice(uint64(ci+90), c.n*mr*ldc)
 		for _, beta := range []float32{0, 1, -0.5} {
-			f(c.depth, c.n, as, ldc, beta, a, b, cm)
+			for _, bias := range [][]float32{nil, randSlice(uint64(ci+120), nr)} {
+				f(c.depth, c.n, as, ldc, beta, a, b, cm, bias)
+			}
 		}
 	}
 }

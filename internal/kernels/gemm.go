@@ -10,24 +10,29 @@ type microKernel struct {
 	mc     int // rows of A per compute task, a multiple of mr (sized for L2)
 	kc     int // largest depth block, at most kcMax: an nr-wide B panel of kc rows stays in L1
 	fn     func(k int, a, b, c []float32, ldc int, alpha, beta float32)
-	// multi, if set, is fn over n A panels in one call (see panels); an
-	// assembly kernel saves a Go call per tile with it.
-	multi func(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32)
+	// multi, if set, is panels in one call; an assembly kernel saves a Go
+	// call per tile with it, and adds the bias before storing the tile.
+	multi func(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, bias []float32)
 }
 
 // panels runs the micro-kernel on n A panels, as floats apart, against one
-// B panel: tile i is C rows [i*mr, (i+1)*mr) of c. Every tile sees the
-// same instructions as a single fn call.
-func (mk *microKernel) panels(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32) {
+// B panel: tile i is C rows [i*mr, (i+1)*mr) of c. Then, unless bias is
+// nil, it adds bias[j] (nr values) to column j of every row, rounding as
+// (kernel result) + bias[j]. Every tile sees the same arithmetic as a
+// single fn call followed by that addition.
+func (mk *microKernel) panels(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, bias []float32) {
 	if n <= 0 {
 		return
 	}
 	if mk.multi != nil {
-		mk.multi(n, k, a, as, b, c, ldc, alpha, beta)
+		mk.multi(n, k, a, as, b, c, ldc, alpha, beta, bias)
 		return
 	}
 	for i := range n {
 		mk.fn(k, a[i*as:], b, c[i*mk.mr*ldc:], ldc, alpha, beta)
+	}
+	if bias != nil {
+		addBiasCols(c, ldc, bias[:mk.nr])(0, n*mk.mr, 0, mk.nr)
 	}
 }
 
@@ -58,6 +63,10 @@ type gemmOp struct {
 	packB func(dst []float32, j0, cols, p0, kc, nr int)
 	// epilogue, if set, runs once per finished block of C (rows [i0, i1), columns [j0, j1)).
 	epilogue func(i0, i1, j0, j1 int)
+	// colBias, if set, is added to every row of C (colBias[j] to column j)
+	// by the micro-kernel as it stores the last depth block, before the
+	// epilogue: no pass of its own over C.
+	colBias []float32
 	// aPacking overrides run's choice of how A is packed (for tests).
 	aPacking aPacking
 }
@@ -91,6 +100,9 @@ func (g *gemmOp) run(mk *microKernel) {
 	}
 	if g.k <= 0 || g.alpha == 0 {
 		scaleMatrix(g.c, g.m, g.n, g.ldc, g.beta)
+		if g.colBias != nil {
+			addBiasCols(g.c, g.ldc, g.colBias)(0, g.m, 0, g.n)
+		}
 		if g.epilogue != nil {
 			g.epilogue(0, g.m, 0, g.n)
 		}
@@ -157,7 +169,7 @@ func (g *gemmOp) compute(mk *microKernel, a, b []float32, i0, mb, j0, nb, kb int
 	parallelFor(tm*tn, func(t int) {
 		ri, ci := (t/tn)*mk.mc, (t%tn)*nTask
 		re, ce := min(ri+mk.mc, mb), min(ci+nTask, nb)
-		g.tiles(mk, a[ri*kb:], b, i0, ri, re, j0, ci, ce, kb, beta)
+		g.tiles(mk, a[ri*kb:], b, i0, ri, re, j0, ci, ce, kb, beta, last)
 		if last && g.epilogue != nil {
 			g.epilogue(i0+ri, i0+re, j0+ci, j0+ce)
 		}
@@ -173,7 +185,7 @@ func (g *gemmOp) computeLocalA(mk *microKernel, b []float32, i0, mb, j0, nb, p0,
 		ab := getBuf(ceilDiv(re-ri, mk.mr) * mk.mr * kb)
 		defer putBuf(ab)
 		g.packA(*ab, i0+ri, re-ri, p0, kb, mk.mr)
-		g.tiles(mk, *ab, b, i0, ri, re, j0, 0, nb, kb, beta)
+		g.tiles(mk, *ab, b, i0, ri, re, j0, 0, nb, kb, beta, last)
 		if last && g.epilogue != nil {
 			g.epilogue(i0+ri, i0+re, j0, j0+nb)
 		}
@@ -181,11 +193,16 @@ func (g *gemmOp) computeLocalA(mk *microKernel, b []float32, i0, mb, j0, nb, p0,
 }
 
 // tiles runs the micro-kernel over rows [ri, re) and columns [ci, ce) of
-// the block at (i0, j0), A's panels starting with row ri at a[0]; edge
-// tiles go through a scratch tile so that every element is computed by the
-// same instructions wherever it lies.
-func (g *gemmOp) tiles(mk *microKernel, a, b []float32, i0, ri, re, j0, ci, ce, kb int, beta float32) {
+// the block at (i0, j0), A's panels starting with row ri at a[0], adding
+// colBias if this is the last depth block; edge tiles go through a scratch
+// tile so that every element is computed by the same instructions wherever
+// it lies.
+func (g *gemmOp) tiles(mk *microKernel, a, b []float32, i0, ri, re, j0, ci, ce, kb int, beta float32, last bool) {
 	mr, nr := mk.mr, mk.nr
+	var bias []float32
+	if last {
+		bias = g.colBias
+	}
 	tb := getBuf(maxMR * maxNR) // not a local array: mk.fn would make it escape on every call
 	defer putBuf(tb)
 	tmp := *tb
@@ -195,7 +212,11 @@ func (g *gemmOp) tiles(mk *microKernel, a, b []float32, i0, ri, re, j0, ci, ce, 
 		cols := min(nr, ce-jc)
 		ir := ri
 		if cols == nr {
-			mk.panels(full, kb, a, mr*kb, bp, g.c[(i0+ri)*g.ldc+j0+jc:], g.ldc, g.alpha, beta)
+			var bj []float32
+			if bias != nil {
+				bj = bias[j0+jc:]
+			}
+			mk.panels(full, kb, a, mr*kb, bp, g.c[(i0+ri)*g.ldc+j0+jc:], g.ldc, g.alpha, beta, bj)
 			ir += full * mr
 		}
 		for ; ir < re; ir += mr {
@@ -210,6 +231,9 @@ func (g *gemmOp) tiles(mk *microKernel, a, b []float32, i0, ri, re, j0, ci, ce, 
 			mk.fn(kb, ap, bp, tmp, nr, g.alpha, beta)
 			for r := range rows {
 				copy(g.c[off+r*g.ldc:off+r*g.ldc+cols], tmp[r*nr:])
+			}
+			if bias != nil {
+				addBiasCols(g.c[off:], g.ldc, bias[j0+jc:j0+jc+cols])(0, rows, 0, cols)
 			}
 		}
 	}

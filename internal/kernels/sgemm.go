@@ -110,15 +110,16 @@ func linear(mk *microKernel, out, x []float32, w Weights, bias []float32, rows, 
 // linearWith is linear with A packed as ap says.
 func linearWith(mk *microKernel, out, x []float32, w Weights, bias []float32, rows, inF, outF int, ap aPacking) {
 	g := gemmOp{m: rows, n: outF, k: inF, alpha: 1, c: out, ldc: outF, aPacking: ap,
-		packA: matPacker(x, inF, rows, true),
-		packB: w.packer(inF, outF, true),
+		packA:   matPacker(x, inF, rows, true),
+		packB:   w.packer(inF, outF, true),
+		colBias: bias,
 	}
-	g.epilogue = addBiasCols(out, outF, bias)
 	g.run(mk)
 }
 
-// addBiasCols is the epilogue that adds bias[j] to column j of c (row
-// stride ldc); nil without a bias.
+// addBiasCols returns the loop that adds bias[j] to column j of c (row
+// stride ldc) over a block, or nil without a bias; the micro-kernels
+// round exactly as it does (see gemmOp.colBias).
 func addBiasCols(c []float32, ldc int, bias []float32) func(i0, i1, j0, j1 int) {
 	if bias == nil {
 		return nil
@@ -176,9 +177,9 @@ func LinearFromChannels(out, x []float32, w Weights, bias []float32, n, hw, inF,
 	for i := range n {
 		img, o := x[i*inF*hw:(i+1)*inF*hw], out[i*hw*outF:(i+1)*hw*outF]
 		g := gemmOp{m: hw, n: outF, k: inF, alpha: 1, c: o, ldc: outF,
-			packA:    matPacker(img, hw, hw, false),
-			packB:    w.packer(inF, outF, true),
-			epilogue: addBiasCols(o, outF, bias),
+			packA:   matPacker(img, hw, hw, false),
+			packB:   w.packer(inF, outF, true),
+			colBias: bias,
 		}
 		g.run(active)
 	}

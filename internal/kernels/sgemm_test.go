@@ -238,8 +238,9 @@ func TestPanelLanes16MatchesGo(t *testing.T) {
 }
 
 // TestMicroKernelPanels checks that panels (one call over n A panels, for
-// an assembly kernel) writes the same bits as one fn call per tile, with A
-// panels spaced wider than they are long and with beta 0 and 1.
+// an assembly kernel) writes the same bits as one fn call per tile followed
+// by the bias addition, with A panels spaced wider than they are long,
+// beta 0 and 1, and with and without a bias.
 func TestMicroKernelPanels(t *testing.T) {
 	for _, mk := range append(kernels(), genericKernel("generic3x5", 3, 5)) {
 		for _, c := range []struct{ n, k, gap, ldc int }{{1, 1, 0, 0}, {3, 7, 5, 3}, {7, 40, 0, 1}, {5, 258, 12, 17}} {
@@ -247,14 +248,19 @@ func TestMicroKernelPanels(t *testing.T) {
 			ldc := mk.nr + c.ldc
 			a, b := randSlice(1, c.n*as), randSlice(2, c.k*mk.nr)
 			for _, beta := range []float32{0, 1} {
-				got, want := randSlice(3, c.n*mk.mr*ldc), randSlice(3, c.n*mk.mr*ldc)
-				mk.panels(c.n, c.k, a, as, b, got, ldc, 0.5, beta)
-				for i := range c.n {
-					mk.fn(c.k, a[i*as:], b, want[i*mk.mr*ldc:], ldc, 0.5, beta)
-				}
-				for i := range got {
-					if got[i] != want[i] {
-						t.Fatalf("%s n%d k%d beta %v: element %d is %v, want %v", mk.name, c.n, c.k, beta, i, got[i], want[i])
+				for _, bias := range [][]float32{nil, randSlice(4, mk.nr)} {
+					got, want := randSlice(3, c.n*mk.mr*ldc), randSlice(3, c.n*mk.mr*ldc)
+					mk.panels(c.n, c.k, a, as, b, got, ldc, 0.5, beta, bias)
+					for i := range c.n {
+						mk.fn(c.k, a[i*as:], b, want[i*mk.mr*ldc:], ldc, 0.5, beta)
+					}
+					for i := range want {
+						if bias != nil && i%ldc < mk.nr {
+							want[i] += bias[i%ldc]
+						}
+						if got[i] != want[i] {
+							t.Fatalf("%s n%d k%d beta %v bias %v: element %d is %v, want %v", mk.name, c.n, c.k, beta, bias != nil, i, got[i], want[i])
+						}
 					}
 				}
 			}

@@ -59,7 +59,8 @@ func sgemmFile() string {
 	a.l("#include \"textflag.h\"\n")
 	a.l("// Register blocks for sgemmKernelGo (see kernel_go.go): C = alpha*A·B + beta*C over packed")
 	a.l("// panels, A as k steps of mr floats and B as k steps of nr floats; beta == 0 never reads C.")
-	a.l("// Each runs n A panels, as floats apart, against one B panel into n tiles stacked down C.\n")
+	a.l("// Each runs n A panels, as floats apart, against one B panel into n tiles stacked down C,")
+	a.l("// and adds bias (nr floats, unless nil) to every row last.\n")
 	a.kernel(block{name: "sgemmKernelAVX2", reg: "Y", vb: 32, mr: 6, zero: "VXORPS", b0: 12, b1: 13,
 		bcast: []int{14, 15}, alpha: 14, beta: 15, prefetchs: []int{0, 60}, label: "avx2"})
 	a.kernel(block{name: "sgemmKernelAVX512", reg: "Z", vb: 64, mr: 8, zero: "VPXORD", b0: 16, b1: 17,
@@ -150,12 +151,12 @@ f16tdone:
 // kernel emits one micro-kernel over n A panels (as floats apart) that
 // share a B panel, the tile of panel i at c + i*mr*ldc: per panel,
 // prefetch the C tile, run the k loop unrolled by four, then C = alpha*acc
-// (+ beta*C unless beta is ±0).
+// (+ beta*C unless beta is ±0) (+ bias[j] on every row, unless bias is nil).
 func (a *asm) kernel(k block) {
 	r := func(i int) string { return fmt.Sprintf("%s%d", k.reg, i) }
 	lb := k.label
-	a.l("// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int)", k.name)
-	a.l("TEXT ·%s(SB), NOSPLIT, $0-64", k.name)
+	a.l("// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, bias *float32)", k.name)
+	a.l("TEXT ·%s(SB), NOSPLIT, $0-72", k.name)
 	a.in("MOVQ a+8(FP), R12")
 	a.in("MOVQ c+24(FP), R13")
 	a.in("MOVQ ldc+32(FP), R8")
@@ -215,28 +216,41 @@ func (a *asm) kernel(k block) {
 	for i := range 2 * k.mr {
 		a.in("VMULPS %s, %s, %s", r(k.alpha), r(i), r(i))
 	}
-	a.in("MOVL beta+44(FP), AX")
-	a.in("ANDL $0x7fffffff, AX")
+	a.in("MOVQ bias+64(FP), AX")
+	a.in("MOVL beta+44(FP), BX")
+	a.in("ANDL $0x7fffffff, BX")
 	a.in("JZ %sstore", lb)
 	a.in("VBROADCASTSS beta+44(FP), %s", r(k.beta))
-	for row := range k.mr {
-		a.in("VFMADD231PS (DX), %s, %s", r(k.beta), r(2*row))
-		a.in("VFMADD231PS %d(DX), %s, %s", k.vb, r(k.beta), r(2*row+1))
-		a.in("VMOVUPS %s, (DX)", r(2*row))
-		a.in("VMOVUPS %s, %d(DX)", r(2*row+1), k.vb)
-		if row < k.mr-1 {
-			a.in("ADDQ R8, DX")
+	// Four ways out: with or without beta*C, with or without the bias.
+	rows := func(withBeta, withBias bool) {
+		for row := range k.mr {
+			for half := range 2 {
+				acc, off := r(2*row+half), mem(half*k.vb, "DX")
+				if withBeta {
+					a.in("VFMADD231PS %s, %s, %s", off, r(k.beta), acc)
+				}
+				if withBias {
+					a.in("VADDPS %s, %s, %s", mem(half*k.vb, "AX"), acc, acc)
+				}
+				a.in("VMOVUPS %s, %s", acc, off)
+			}
+			if row < k.mr-1 {
+				a.in("ADDQ R8, DX")
+			}
 		}
+		a.in("JMP %snext\n", lb)
 	}
-	a.in("JMP %snext\n", lb)
+	a.in("TESTQ AX, AX")
+	a.in("JZ %sbeta", lb)
+	rows(true, true)
+	a.l("%sbeta:", lb)
+	rows(true, false)
 	a.l("%sstore:", lb)
-	for row := range k.mr {
-		a.in("VMOVUPS %s, (DX)", r(2*row))
-		a.in("VMOVUPS %s, %d(DX)", r(2*row+1), k.vb)
-		if row < k.mr-1 {
-			a.in("ADDQ R8, DX")
-		}
-	}
+	a.in("TESTQ AX, AX")
+	a.in("JZ %splain", lb)
+	rows(false, true)
+	a.l("%splain:", lb)
+	rows(false, false)
 	a.l("\n%snext:", lb)
 	a.in("ADDQ R11, R12")
 	a.in("MOVQ R8, AX")
