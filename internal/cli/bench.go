@@ -26,11 +26,13 @@ type benchResult struct {
 	Height          int          `json:"height"`
 	Steps           int          `json:"steps"`
 	Threads         int          `json:"threads"`
+	BatchSize       int          `json:"batch_size"` // images per guided step (U-Net batch 2·batch_size)
 	LoadS           float64      `json:"load_s"`
 	TextEncoderS    float64      `json:"text_encoder_s"`
 	UNetStepS       float64      `json:"unet_step_s"` // median guided step (two U-Net evaluations)
 	UNetFirstStepS  float64      `json:"unet_first_step_s"`
-	VAEDecodeS      float64      `json:"vae_decode_s"`
+	UNetStepImageS  float64      `json:"unet_step_per_image_s"` // unet_step_s / batch_size
+	VAEDecodeS      float64      `json:"vae_decode_s"`          // one image (the mean over the batch)
 	UNetGFLOPs      float64      `json:"unet_gflop_per_step"`
 	UNetGFLOPS      float64      `json:"unet_gflop_s"`
 	VAEGFLOPs       float64      `json:"vae_gflop"`
@@ -48,6 +50,7 @@ type benchResult struct {
 func (a *app) benchCmd() *cobra.Command {
 	var (
 		w, h, steps, threads  int
+		batchSize             int
 		asJSON, byOp, byShape bool
 		profile, memProfile   string
 	)
@@ -56,9 +59,16 @@ func (a *app) benchCmd() *cobra.Command {
 		Short: "Time the text encoder, guided U-Net steps and VAE decode, with GFLOP/s and peak memory",
 		Long: `bench loads the pipeline, encodes a prompt, runs N guided denoising steps (each two
 U-Net evaluations, batch 2) and one VAE decode, and reports per stage the time (median
-step), the GFLOP/s achieved and the peak resident memory of the process.`,
+step), the GFLOP/s achieved and the peak resident memory of the process.
+
+--batch-size B denoises B images per step (U-Net batch 2B), as roentgen batch
+--batch-size B does, and also reports the step time per image: run it with a few
+values to choose the batch size with the best throughput on a machine.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			byOp = byOp || byShape
+			if batchSize < 1 {
+				return UsageError{fmt.Errorf("--batch-size must be at least 1, got %d", batchSize)}
+			}
 			if threads > 0 {
 				kernels.SetThreads(threads)
 			}
@@ -83,7 +93,7 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 			}
 			defer p.Close()
 			m := p.Models
-			r := benchResult{Model: m.Folder.Name, Steps: steps, Threads: kernels.Threads(), LoadS: time.Since(start).Seconds(), RoentgenVersion: VersionString()}
+			r := benchResult{Model: m.Folder.Name, Steps: steps, Threads: kernels.Threads(), BatchSize: batchSize, LoadS: time.Since(start).Seconds(), RoentgenVersion: VersionString()}
 			r.Width, r.Height = m.DefaultSize()
 			if w > 0 {
 				r.Width = w
@@ -99,7 +109,7 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 				defer ops.TimeOps(false, false)
 			}
 			o := pipeline.Options{Prompt: "Large right-sided pleural effusion. Cardiomegaly.", Steps: steps, Guidance: 4,
-				Scheduler: "ddim", Width: r.Width, Height: r.Height, NumImages: 1, Seed: 1}
+				Scheduler: "ddim", Width: r.Width, Height: r.Height, NumImages: batchSize, Seed: 1}
 			o.Progress = func(e pipeline.Event) {
 				if e.Stage == "denoise" && e.Step > 0 {
 					stepTimes = append(stepTimes, (e.Elapsed - last).Seconds())
@@ -120,16 +130,17 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 				return err
 			}
 			r.TextEncoderS = res.Stages["encode"].Seconds()
-			r.VAEDecodeS = res.Stages["decode"].Seconds()
+			r.VAEDecodeS = res.Stages["decode"].Seconds() / float64(batchSize)
 			r.UNetFirstStepS = stepTimes[0]
 			if len(stepTimes) > 1 {
 				stepTimes = stepTimes[1:] // the first step also compiles the graph
 			}
 			sort.Float64s(stepTimes)
 			r.UNetStepS = stepTimes[(len(stepTimes)-1)/2]
+			r.UNetStepImageS = r.UNetStepS / float64(batchSize)
 			_, us, vs := p.Stats()
 			uf, vf := us.FLOPs, vs.FLOPs
-			r.UNetGFLOPs, r.VAEGFLOPs = float64(uf)/1e9, float64(vf)/1e9 // the batch-2 program is the whole guided step
+			r.UNetGFLOPs, r.VAEGFLOPs = float64(uf)/1e9, float64(vf)/1e9 // the batch-2B program is the whole guided step; the VAE decodes one image
 			r.UNetGFLOPS = r.UNetGFLOPs / r.UNetStepS
 			r.VAEGFLOPS = r.VAEGFLOPs / r.VAEDecodeS
 			r.PeakRSSBytes = peakRSS()
@@ -147,7 +158,10 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 			fmt.Fprintf(a.stdout, "  load           %7.2f s\n", r.LoadS)
 			fmt.Fprintf(a.stdout, "  text encoder   %7.2f s\n", r.TextEncoderS)
 			fmt.Fprintf(a.stdout, "  U-Net step     %7.2f s median of steps after the first (first %.2f s), %.0f GFLOP, %.0f GFLOP/s\n", r.UNetStepS, r.UNetFirstStepS, r.UNetGFLOPs, r.UNetGFLOPS)
-			fmt.Fprintf(a.stdout, "  VAE decode     %7.2f s, %.0f GFLOP, %.0f GFLOP/s\n", r.VAEDecodeS, r.VAEGFLOPs, r.VAEGFLOPS)
+			if batchSize > 1 {
+				fmt.Fprintf(a.stdout, "                 %7.2f s per image (batch of %d)\n", r.UNetStepImageS, batchSize)
+			}
+			fmt.Fprintf(a.stdout, "  VAE decode     %7.2f s per image, %.0f GFLOP, %.0f GFLOP/s\n", r.VAEDecodeS, r.VAEGFLOPs, r.VAEGFLOPS)
 			fmt.Fprintf(a.stdout, "  peak RSS       %7.2f GiB (weights %.2f GiB, U-Net arena %.2f GiB, VAE arena %.2f GiB)\n", float64(r.PeakRSSBytes)/(1<<30),
 				float64(r.WeightBytes)/(1<<30), float64(r.UNetArenaBytes)/(1<<30), float64(r.VAEArenaBytes)/(1<<30))
 			if byOp {
@@ -162,6 +176,7 @@ step), the GFLOP/s achieved and the peak resident memory of the process.`,
 	fl.IntVar(&h, "height", 0, "image height (default: the model's native size)")
 	fl.IntVar(&steps, "steps", 3, "guided steps to time (the median is reported)")
 	fl.IntVar(&threads, "threads", 0, "worker threads (default: all cores)")
+	fl.IntVar(&batchSize, "batch-size", 1, "images denoised together per step (U-Net batch 2B), as in roentgen batch")
 	fl.BoolVar(&asJSON, "json", false, "print one JSON object")
 	fl.StringVar(&profile, "cpuprofile", "", "write a Go CPU profile (go tool pprof) to this file")
 	fl.StringVar(&memProfile, "memprofile", "", "write a Go heap profile (allocations since start; go tool pprof) to this file at the end")

@@ -87,3 +87,30 @@ func TestBenchOpsShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchBatchSize checks --batch-size: the guided step's program grows
+// with the batch, the per-image step is the step over the batch size, the
+// VAE figures stay per image, and a size below 1 is a usage error.
+func TestBenchBatchSize(t *testing.T) {
+	one := benchJSON(t, "--steps", "2")
+	two := benchJSON(t, "--steps", "2", "--batch-size", "2")
+	if one.BatchSize != 1 || two.BatchSize != 2 {
+		t.Errorf("batch_size %d and %d, want 1 and 2", one.BatchSize, two.BatchSize)
+	}
+	if r := two.UNetGFLOPs / one.UNetGFLOPs; math.Abs(r-2) > 1e-9 {
+		t.Errorf("U-Net GFLOP per step at batch 2 is %.4fx batch 1's, want 2x", r)
+	}
+	if two.VAEGFLOPs != one.VAEGFLOPs {
+		t.Errorf("VAE GFLOP %v at batch 2, %v at batch 1: want the same (one image)", two.VAEGFLOPs, one.VAEGFLOPs)
+	}
+	if want := two.UNetStepS / 2; math.Abs(two.UNetStepImageS-want) > 1e-12 {
+		t.Errorf("unet_step_per_image_s = %v, want %v", two.UNetStepImageS, want)
+	}
+	if one.UNetStepImageS != one.UNetStepS {
+		t.Errorf("batch 1: unet_step_per_image_s %v != unet_step_s %v", one.UNetStepImageS, one.UNetStepS)
+	}
+	_, errs, code := run(t, "bench", "--model", "../../testdata/tiny-sd1", "--batch-size", "0")
+	if code == 0 || !strings.Contains(errs, "--batch-size must be at least 1") {
+		t.Errorf("--batch-size 0: exit %d, stderr %q", code, errs)
+	}
+}
