@@ -100,6 +100,8 @@ func (m *simMachine) run(t *testing.T, k *simKernel, steps int) {
 			m.gpr[a[1]] = m.int(t, a[0])
 		case "ADDQ":
 			m.setInt(a[1], m.gpr[a[1]]+m.int(t, a[0]))
+		case "SUBQ":
+			m.setInt(a[1], m.gpr[a[1]]-m.int(t, a[0]))
 		case "SHLQ":
 			m.setInt(a[1], m.gpr[a[1]]<<m.int(t, a[0]))
 		case "SHRQ":
@@ -255,28 +257,34 @@ func (m *simMachine) operand(t *testing.T, s, like string) []float32 {
 }
 
 // simCall runs kernel k as the assembly function would be called with
-// (depth, a, b, c, ldc, alpha, beta, n, as, bias), on copies of the
-// buffers (bias nil for none), and returns the resulting c.
-func simCall(t *testing.T, k *simKernel, depth int, a, b, c []float32, ldc int, alpha, beta float32, n, as int, bias []float32) []float32 {
+// (depth, a, b, c, ldc, alpha, beta, n, as, add's pointers), on copies of
+// the buffers, and returns the resulting c.
+func simCall(t *testing.T, k *simKernel, depth int, a, b, c []float32, ldc int, alpha, beta float32, n, as int, add tileAdds) []float32 {
 	t.Helper()
-	mem := append(append(append(append([]float32(nil), a...), b...), c...), bias...)
+	mem := append(append(append([]float32(nil), a...), b...), c...)
 	bOff, cOff := int64(4*len(a)), int64(4*(len(a)+len(b)))
-	var biasOff int64 // a nil pointer
-	if bias != nil {
-		biasOff = int64(4 * (len(a) + len(b) + len(c)))
+	place := func(x []float32) int64 { // a nil pointer for none
+		if x == nil {
+			return 0
+		}
+		off := int64(4 * len(mem))
+		mem = append(mem, x...)
+		return off
 	}
+	col, row, res := place(add.col), place(add.row), place(add.res)
 	m := &simMachine{gpr: map[string]int64{}, vec: map[string][]float32{}, mem: mem, frame: map[int]int64{
 		0: int64(depth), 8: 0, 16: bOff, 24: cOff, 32: int64(ldc),
-		40: int64(math.Float32bits(alpha)), 44: int64(math.Float32bits(beta)), 48: int64(n), 56: int64(as), 64: biasOff,
+		40: int64(math.Float32bits(alpha)), 44: int64(math.Float32bits(beta)), 48: int64(n), 56: int64(as),
+		64: col, 72: row, 80: res,
 	}}
 	m.run(t, k, 1<<24)
-	return mem[len(a)+len(b) : len(a)+len(b)+len(c)]
+	return m.mem[len(a)+len(b) : len(a)+len(b)+len(c)]
 }
 
 // fmaReference is the micro-kernel's arithmetic in Go: per element, the
 // depth sum fused step by step, times alpha, then beta*C fused in (C not
-// read when beta is ±0), then the bias added (unless nil).
-func fmaReference(mr, nr, depth int, a, b, c []float32, ldc int, alpha, beta float32, n, as int, bias []float32) []float32 {
+// read when beta is ±0), then each of add's terms that is present.
+func fmaReference(mr, nr, depth int, a, b, c []float32, ldc int, alpha, beta float32, n, as int, add tileAdds) []float32 {
 	out := append([]float32(nil), c...)
 	for p := range n {
 		for i := range mr {
@@ -290,8 +298,15 @@ func fmaReference(mr, nr, depth int, a, b, c []float32, ldc int, alpha, beta flo
 				if beta != 0 {
 					acc = FMA32(*e, beta, acc)
 				}
-				if bias != nil {
-					acc += bias[j]
+				row := p*mr + i
+				if add.col != nil {
+					acc += add.col[j]
+				}
+				if add.row != nil {
+					acc += add.row[row]
+				}
+				if add.res != nil {
+					acc += add.res[row*ldc+j]
 				}
 				*e = acc
 			}
@@ -321,28 +336,35 @@ func TestAVX2KernelText(t *testing.T) {
 
 func testKernelText(t *testing.T, name string, mr, nr int) {
 	k := loadSimKernel(t, "sgemm_amd64.s", name)
-	forSimCases(mr, nr, func(depth, n, as, ldc int, beta float32, a, b, c, bias []float32) {
-		got := simCall(t, k, depth, a, b, c, ldc, 0.75, beta, n, as, bias)
-		want := fmaReference(mr, nr, depth, a, b, c, ldc, 0.75, beta, n, as, bias)
+	forSimCases(mr, nr, func(depth, n, as, ldc int, beta float32, a, b, c []float32, add tileAdds) {
+		got := simCall(t, k, depth, a, b, c, ldc, 0.75, beta, n, as, add)
+		want := fmaReference(mr, nr, depth, a, b, c, ldc, 0.75, beta, n, as, add)
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-				t.Fatalf("%s depth %d n %d beta %v bias %v: C[%d] = %v, want %v", name, depth, n, beta, bias != nil, i, got[i], want[i])
+				t.Fatalf("%s depth %d n %d beta %v adds %v: C[%d] = %v, want %v", name, depth, n, beta, add.present(), i, got[i], want[i])
 			}
 		}
 	})
 }
 
+// present names the terms of t that are set, for failure messages.
+func (t tileAdds) present() string {
+	return fmt.Sprintf("col %v row %v res %v", t.col != nil, t.row != nil, t.res != nil)
+}
+
 // forSimCases calls f with the buffers of every simCases shape for an
-// mr×nr kernel, beta 0, 1 and -0.5, and no bias or nr bias values; alpha
-// is 0.75.
-func forSimCases(mr, nr int, f func(depth, n, as, ldc int, beta float32, a, b, c, bias []float32)) {
+// mr×nr kernel, beta 0, 1 and -0.5, and each combination of a column
+// bias, a row bias and a residual; alpha is 0.75.
+func forSimCases(mr, nr int, f func(depth, n, as, ldc int, beta float32, a, b, c []float32, add tileAdds)) {
 	for ci, c := range simCases {
 		as, ldc := mr*c.depth+c.gap, nr+c.ldcExtra
 		a, b := randSlice(uint64(ci+1), (c.n-1)*as+mr*c.depth), randSlice(uint64(ci+50), nr*c.depth)
 		cm := randSlice(uint64(ci+90), c.n*mr*ldc)
+		col, row, res := randSlice(uint64(ci+120), nr), randSlice(uint64(ci+130), c.n*mr), randSlice(uint64(ci+140), c.n*mr*ldc)
 		for _, beta := range []float32{0, 1, -0.5} {
-			for _, bias := range [][]float32{nil, randSlice(uint64(ci+120), nr)} {
-				f(c.depth, c.n, as, ldc, beta, a, b, cm, bias)
+			for mask := range 8 {
+				add := maskAdds(mask, col, row, res)
+				f(c.depth, c.n, as, ldc, beta, a, b, cm, add)
 			}
 		}
 	}

@@ -146,7 +146,7 @@ func (pl *attnPlan) queryBlock(out, q []float32, q0, hi int, buf []float32) {
 		for qpn := 0; qpn < ceilDiv(nq, nr); qpn++ { // panels past nq hold padding only
 			qa := qpn * nr
 			// Sᵀ panel: s[key][nr] = scale * K·Qᵀ.
-			pl.mk.panels(kb/mr, d, kPacked[k0*d:], mr*d, qp[qa*d:], s, nr, pl.scale, 0, nil)
+			pl.mk.panels(kb/mr, d, kPacked[k0*d:], mr*d, qp[qa*d:], s, nr, pl.scale, 0, tileAdds{})
 			pl.mask(s, k0, kb, q0+qa)
 			lc := corr[qa : qa+nr]
 			softmaxCols(s[:kb*nr], nr, m[qa:], l[qa:], lc)
@@ -160,7 +160,7 @@ func (pl *attnPlan) queryBlock(out, q []float32, q0, hi int, buf []float32) {
 					}
 				}
 			}
-			pl.mk.panels(dPad/mr, kb, vPacked[k0*mr:], mr*pl.lkPad, s, o[qa:], bq, 1, 1, nil)
+			pl.mk.panels(dPad/mr, kb, vPacked[k0*mr:], mr*pl.lkPad, s, o[qa:], bq, 1, 1, tileAdds{})
 		}
 	}
 	for i := range nq {

@@ -98,7 +98,7 @@ func conv2DDirect(mk *microKernel, out, x []float32, w Weights, bias, residual [
 		if residual != nil {
 			res = residual[n*p.Cout*ohw : (n+1)*p.Cout*ohw]
 		}
-		g.epilogue = addBiasRows(o, ohw, bias, res)
+		g.addRows(bias, res)
 		g.run(mk)
 	}
 }

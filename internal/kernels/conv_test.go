@@ -52,6 +52,8 @@ var convCases = []Conv2DParams{
 	// Wide rows: interior panels take the gather path (gatherRows).
 	{N: 2, Cin: 3, H: 6, W: 77, Cout: 5, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{N: 1, Cin: 4, H: 5, W: 70, Cout: 7, KH: 3, KW: 3, Stride: 1},
+	// More output pixels than rowAddsInKernel: bias and residual in an epilogue.
+	{N: 2, Cin: 3, H: 131, W: 127, Cout: 7, KH: 1, KW: 1, Stride: 1},
 }
 
 func TestConv2D(t *testing.T) {

@@ -20,33 +20,27 @@ var (
 // 256-deep B panel (32 KiB) leaves room in a 48 KiB L1 for the A stream.
 var avx512Kernel = microKernel{name: "avx512", mr: 8, nr: 32, mc: 128, kc: 256, multi: avx512Panels,
 	fn: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
-		avx512Panels(1, k, a, 0, b, c, ldc, alpha, beta, nil)
+		avx512Panels(1, k, a, 0, b, c, ldc, alpha, beta, tileAdds{})
 	}}
 
 // avx512Panels is avx512Kernel.multi.
-func avx512Panels(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, bias []float32) {
+func avx512Panels(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, add tileAdds) {
 	_, _, _ = a[(n-1)*as+8*k-1], b[32*k-1], c[(8*n-1)*ldc+31]
-	var bp *float32
-	if bias != nil {
-		bp = &bias[:32][0]
-	}
-	sgemmKernelAVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, n, as, bp)
+	col, row, res := add.pointers(n*8, 32, ldc)
+	sgemmKernelAVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, n, as, col, row, res)
 }
 
 // avx2Kernel is a 6×16 register block: twelve YMM accumulators.
 var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, mc: 120, kc: 320, multi: avx2Panels,
 	fn: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
-		avx2Panels(1, k, a, 0, b, c, ldc, alpha, beta, nil)
+		avx2Panels(1, k, a, 0, b, c, ldc, alpha, beta, tileAdds{})
 	}}
 
 // avx2Panels is avx2Kernel.multi.
-func avx2Panels(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, bias []float32) {
+func avx2Panels(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, add tileAdds) {
 	_, _, _ = a[(n-1)*as+6*k-1], b[16*k-1], c[(6*n-1)*ldc+15]
-	var bp *float32
-	if bias != nil {
-		bp = &bias[:16][0]
-	}
-	sgemmKernelAVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, n, as, bp)
+	col, row, res := add.pointers(n*6, 16, ldc)
+	sgemmKernelAVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, n, as, col, row, res)
 }
 
 // kernels lists the micro-kernels this CPU can run, fastest first.
@@ -67,13 +61,13 @@ func bestKernel() *microKernel { return kernels()[0] }
 // (see microKernel.panels).
 //
 //go:noescape
-func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, bias *float32)
+func sgemmKernelAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, colBias, rowBias, res *float32)
 
 // sgemmKernelAVX2 is the AVX2/FMA form of sgemmKernelGo for n 6×16 tiles
 // (see microKernel.panels).
 //
 //go:noescape
-func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, bias *float32)
+func sgemmKernelAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, colBias, rowBias, res *float32)
 
 // f16ToF32 decodes len(dst) fp16 values.
 func f16ToF32(dst []float32, src []uint16) {

@@ -165,3 +165,18 @@ func toF16(xs []float32) []uint16 {
 	}
 	return h
 }
+
+// maskAdds is the tileAdds with col, row and res for bits 1, 2 and 4 of mask.
+func maskAdds(mask int, col, row, res []float32) tileAdds {
+	var t tileAdds
+	if mask&1 != 0 {
+		t.col = col
+	}
+	if mask&2 != 0 {
+		t.row = row
+	}
+	if mask&4 != 0 {
+		t.res = res
+	}
+	return t
+}

@@ -134,9 +134,10 @@ func addBiasCols(c []float32, ldc int, bias []float32) func(i0, i1, j0, j1 int) 
 	}
 }
 
-// addBiasRows is the epilogue that adds bias[i] (may be nil) and then
-// res[i*ldc+j] (may be nil) to row i of c, rounding as (y + b) + r; nil
-// when there is nothing to add.
+// addBiasRows returns the loop that adds bias[i] (unless nil) and then
+// res[i*ldc+j] (unless nil) to row i of c over a block, rounding as
+// (y + b) + r, or nil when there is nothing to add; the micro-kernels
+// round exactly as it does (see gemmOp.rowBias).
 func addBiasRows(c []float32, ldc int, bias, res []float32) func(i0, i1, j0, j1 int) {
 	if bias == nil && res == nil {
 		return nil
@@ -156,6 +157,12 @@ func addBiasRows(c []float32, ldc int, bias, res []float32) func(i0, i1, j0, j1 
 			}
 			r := res[i*ldc+j0 : i*ldc+j1]
 			r = r[:len(row)]
+			if bias == nil {
+				for j := range row {
+					row[j] += r[j]
+				}
+				continue
+			}
 			for j := range row {
 				row[j] = row[j] + b + r[j]
 			}
@@ -206,10 +213,10 @@ func LinearToChannels(out, x []float32, w Weights, bias, residual []float32, n, 
 			res = residual[i*outF*hw : (i+1)*outF*hw]
 		}
 		g := gemmOp{m: outF, n: hw, k: inF, alpha: 1, c: o, ldc: hw,
-			packA:    w.packer(inF, outF, true),
-			packB:    matPacker(tok, inF, hw, true),
-			epilogue: addBiasRows(o, hw, bias, res),
+			packA: w.packer(inF, outF, true),
+			packB: matPacker(tok, inF, hw, true),
 		}
+		g.addRows(bias, res)
 		g.run(active)
 	}
 }

@@ -239,27 +239,39 @@ func TestPanelLanes16MatchesGo(t *testing.T) {
 
 // TestMicroKernelPanels checks that panels (one call over n A panels, for
 // an assembly kernel) writes the same bits as one fn call per tile followed
-// by the bias addition, with A panels spaced wider than they are long,
-// beta 0 and 1, and with and without a bias.
+// by the additions made in Go, with A panels spaced wider than they are
+// long, beta 0 and 1, and each combination of column bias, row bias and
+// residual.
 func TestMicroKernelPanels(t *testing.T) {
 	for _, mk := range append(kernels(), genericKernel("generic3x5", 3, 5)) {
 		for _, c := range []struct{ n, k, gap, ldc int }{{1, 1, 0, 0}, {3, 7, 5, 3}, {7, 40, 0, 1}, {5, 258, 12, 17}} {
 			as := mk.mr*c.k + c.gap
 			ldc := mk.nr + c.ldc
 			a, b := randSlice(1, c.n*as), randSlice(2, c.k*mk.nr)
+			col, row, res := randSlice(4, mk.nr), randSlice(5, c.n*mk.mr), randSlice(6, c.n*mk.mr*ldc)
 			for _, beta := range []float32{0, 1} {
-				for _, bias := range [][]float32{nil, randSlice(4, mk.nr)} {
+				for mask := range 8 {
+					add := maskAdds(mask, col, row, res)
 					got, want := randSlice(3, c.n*mk.mr*ldc), randSlice(3, c.n*mk.mr*ldc)
-					mk.panels(c.n, c.k, a, as, b, got, ldc, 0.5, beta, bias)
+					mk.panels(c.n, c.k, a, as, b, got, ldc, 0.5, beta, add)
 					for i := range c.n {
 						mk.fn(c.k, a[i*as:], b, want[i*mk.mr*ldc:], ldc, 0.5, beta)
 					}
 					for i := range want {
-						if bias != nil && i%ldc < mk.nr {
-							want[i] += bias[i%ldc]
+						r, j := i/ldc, i%ldc
+						if j < mk.nr {
+							if add.col != nil {
+								want[i] += add.col[j]
+							}
+							if add.row != nil {
+								want[i] += add.row[r]
+							}
+							if add.res != nil {
+								want[i] += add.res[i]
+							}
 						}
 						if got[i] != want[i] {
-							t.Fatalf("%s n%d k%d beta %v bias %v: element %d is %v, want %v", mk.name, c.n, c.k, beta, bias != nil, i, got[i], want[i])
+							t.Fatalf("%s n%d k%d beta %v mask %d: element %d is %v, want %v", mk.name, c.n, c.k, beta, mask, i, got[i], want[i])
 						}
 					}
 				}

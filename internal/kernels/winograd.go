@@ -468,6 +468,6 @@ func wgProductBlock(mk *microKernel, ablk, bblk, c []float32, r0, r1, kb, nb int
 	mr, nr := mk.mr, mk.nr
 	for jc := 0; jc < nb; jc += nr {
 		bp := bblk[jc*kb : (jc+nr)*kb]
-		mk.panels((r1-r0)/mr, kb, ablk[r0*kb:], mr*kb, bp, c[jc:], nb, 1, beta, nil)
+		mk.panels((r1-r0)/mr, kb, ablk[r0*kb:], mr*kb, bp, c[jc:], nb, 1, beta, tileAdds{})
 	}
 }

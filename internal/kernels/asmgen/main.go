@@ -60,7 +60,7 @@ func sgemmFile() string {
 	a.l("// Register blocks for sgemmKernelGo (see kernel_go.go): C = alpha*A·B + beta*C over packed")
 	a.l("// panels, A as k steps of mr floats and B as k steps of nr floats; beta == 0 never reads C.")
 	a.l("// Each runs n A panels, as floats apart, against one B panel into n tiles stacked down C,")
-	a.l("// and adds bias (nr floats, unless nil) to every row last.\n")
+	a.l("// then adds colBias (nr floats), rowBias (one per row) and res (C's layout), each unless nil.\n")
 	a.kernel(block{name: "sgemmKernelAVX2", reg: "Y", vb: 32, mr: 6, zero: "VXORPS", b0: 12, b1: 13,
 		bcast: []int{14, 15}, alpha: 14, beta: 15, prefetchs: []int{0, 60}, label: "avx2"})
 	a.kernel(block{name: "sgemmKernelAVX512", reg: "Z", vb: 64, mr: 8, zero: "VPXORD", b0: 16, b1: 17,
@@ -150,13 +150,15 @@ f16tdone:
 
 // kernel emits one micro-kernel over n A panels (as floats apart) that
 // share a B panel, the tile of panel i at c + i*mr*ldc: per panel,
-// prefetch the C tile, run the k loop unrolled by four, then C = alpha*acc
-// (+ beta*C unless beta is ±0) (+ bias[j] on every row, unless bias is nil).
+// prefetch the C (and residual) tile, run the k loop unrolled by four, then
+// C = alpha*acc (+ beta*C unless beta is ±0) (+ colBias[j]) (+ rowBias[i])
+// (+ res[i][j]), each added only if its pointer is not nil; the residual
+// has C's row stride, rowBias one value per row of all n tiles.
 func (a *asm) kernel(k block) {
 	r := func(i int) string { return fmt.Sprintf("%s%d", k.reg, i) }
 	lb := k.label
-	a.l("// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, bias *float32)", k.name)
-	a.l("TEXT ·%s(SB), NOSPLIT, $0-72", k.name)
+	a.l("// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, colBias, rowBias, res *float32)", k.name)
+	a.l("TEXT ·%s(SB), NOSPLIT, $0-88", k.name)
 	a.in("MOVQ a+8(FP), R12")
 	a.in("MOVQ c+24(FP), R13")
 	a.in("MOVQ ldc+32(FP), R8")
@@ -172,15 +174,26 @@ func (a *asm) kernel(k block) {
 	for i := range 2 * k.mr {
 		a.in("%s %s, %s, %s", k.zero, r(i), r(i), r(i))
 	}
-	a.in("MOVQ DX, R9")
-	for row := range k.mr {
-		for _, off := range k.prefetchs {
-			a.in("PREFETCHT0 %s", mem(off, "R9"))
-		}
-		if row < k.mr-1 {
-			a.in("ADDQ R8, R9")
+	prefetchTile := func() {
+		for row := range k.mr {
+			for _, off := range k.prefetchs {
+				a.in("PREFETCHT0 %s", mem(off, "R9"))
+			}
+			if row < k.mr-1 {
+				a.in("ADDQ R8, R9")
+			}
 		}
 	}
+	a.in("MOVQ DX, R9")
+	prefetchTile()
+	// The residual tile, at the same offset from res as the C tile from c.
+	a.in("MOVQ res+80(FP), R9")
+	a.in("TESTQ R9, R9")
+	a.in("JZ %snopf", lb)
+	a.in("ADDQ R13, R9")
+	a.in("SUBQ c+24(FP), R9")
+	prefetchTile()
+	a.l("%snopf:", lb)
 	step := func(u int) {
 		a.in("VMOVUPS %s, %s", mem(2*k.vb*u, "DI"), r(k.b0))
 		a.in("VMOVUPS %s, %s", mem(2*k.vb*u+k.vb, "DI"), r(k.b1))
@@ -216,41 +229,62 @@ func (a *asm) kernel(k block) {
 	for i := range 2 * k.mr {
 		a.in("VMULPS %s, %s, %s", r(k.alpha), r(i), r(i))
 	}
-	a.in("MOVQ bias+64(FP), AX")
-	a.in("MOVL beta+44(FP), BX")
-	a.in("ANDL $0x7fffffff, BX")
-	a.in("JZ %sstore", lb)
-	a.in("VBROADCASTSS beta+44(FP), %s", r(k.beta))
-	// Four ways out: with or without beta*C, with or without the bias.
-	rows := func(withBeta, withBias bool) {
+	// Then, each unless absent: + beta*C (fused), + colBias[j], +
+	// rowBias[i], + res[i][j], in that order; then the stores.
+	perRow := func(ptr string, f func(row int)) {
 		for row := range k.mr {
-			for half := range 2 {
-				acc, off := r(2*row+half), mem(half*k.vb, "DX")
-				if withBeta {
-					a.in("VFMADD231PS %s, %s, %s", off, r(k.beta), acc)
-				}
-				if withBias {
-					a.in("VADDPS %s, %s, %s", mem(half*k.vb, "AX"), acc, acc)
-				}
-				a.in("VMOVUPS %s, %s", acc, off)
-			}
-			if row < k.mr-1 {
-				a.in("ADDQ R8, DX")
+			f(row)
+			if row < k.mr-1 && ptr != "" {
+				a.in("ADDQ R8, %s", ptr)
 			}
 		}
-		a.in("JMP %snext\n", lb)
 	}
+	a.in("MOVL beta+44(FP), BX")
+	a.in("ANDL $0x7fffffff, BX")
+	a.in("JZ %snobeta", lb)
+	a.in("VBROADCASTSS beta+44(FP), %s", r(k.beta))
+	a.in("MOVQ R13, DX")
+	perRow("DX", func(row int) {
+		a.in("VFMADD231PS (DX), %s, %s", r(k.beta), r(2*row))
+		a.in("VFMADD231PS %d(DX), %s, %s", k.vb, r(k.beta), r(2*row+1))
+	})
+	a.l("%snobeta:", lb)
+	a.in("MOVQ colBias+64(FP), AX")
 	a.in("TESTQ AX, AX")
-	a.in("JZ %sbeta", lb)
-	rows(true, true)
-	a.l("%sbeta:", lb)
-	rows(true, false)
-	a.l("%sstore:", lb)
-	a.in("TESTQ AX, AX")
-	a.in("JZ %splain", lb)
-	rows(false, true)
-	a.l("%splain:", lb)
-	rows(false, false)
+	a.in("JZ %snocol", lb)
+	perRow("", func(row int) {
+		a.in("VADDPS (AX), %s, %s", r(2*row), r(2*row))
+		a.in("VADDPS %d(AX), %s, %s", k.vb, r(2*row+1), r(2*row+1))
+	})
+	a.l("%snocol:", lb)
+	a.in("MOVQ rowBias+72(FP), CX")
+	a.in("TESTQ CX, CX")
+	a.in("JZ %snorow", lb)
+	a.in("MOVQ n+48(FP), BX") // this panel's rows: rowBias + (n - R10)*mr
+	a.in("SUBQ R10, BX")
+	a.in("IMULQ $%d, BX", 4*k.mr)
+	a.in("ADDQ BX, CX")
+	perRow("", func(row int) {
+		a.in("VBROADCASTSS %s, %s", mem(4*row, "CX"), r(k.alpha))
+		a.in("VADDPS %s, %s, %s", r(k.alpha), r(2*row), r(2*row))
+		a.in("VADDPS %s, %s, %s", r(k.alpha), r(2*row+1), r(2*row+1))
+	})
+	a.l("%snorow:", lb)
+	a.in("MOVQ res+80(FP), SI")
+	a.in("TESTQ SI, SI")
+	a.in("JZ %snores", lb)
+	a.in("ADDQ R13, SI")
+	a.in("SUBQ c+24(FP), SI")
+	perRow("SI", func(row int) {
+		a.in("VADDPS (SI), %s, %s", r(2*row), r(2*row))
+		a.in("VADDPS %d(SI), %s, %s", k.vb, r(2*row+1), r(2*row+1))
+	})
+	a.l("%snores:", lb)
+	a.in("MOVQ R13, DX")
+	perRow("DX", func(row int) {
+		a.in("VMOVUPS %s, (DX)", r(2*row))
+		a.in("VMOVUPS %s, %d(DX)", r(2*row+1), k.vb)
+	})
 	a.l("\n%snext:", lb)
 	a.in("ADDQ R11, R12")
 	a.in("MOVQ R8, AX")
