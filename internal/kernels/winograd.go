@@ -115,23 +115,32 @@ func conv3x3Winograd(mk *microKernel, a *wgAlgo, out, x []float32, w Weights, bi
 }
 
 // wgRowsFor is the number of output channels (a multiple of mr) a
-// winogradFew task handles, given nb lanes of tiles: wgRows, or a single
-// panel of mr when there are at most wgNarrowTiles lanes. With so few
-// tiles each weight panel meets only a few tile panels, and keeping a
-// task's transformed weights small pays more than reusing each tile panel
-// for more rows (BenchmarkConv3x3Winograd4, 1280 channels at 16×16 with 2
-// images: 221-273 effective GFLOP/s with 48 rows, 346-355 with 6; with
-// 128 lanes 48 rows are best). Rows are independent, so this never changes
-// a result.
-func wgRowsFor(nb, mr int) int {
-	if nb <= wgNarrowTiles {
+// winogradFew task handles, given nb lanes of tiles and the size of the
+// transformed input in bytes: wgRows, or a single panel of mr when there
+// are at most wgNarrowTiles lanes and the transformed input fits in
+// wgFewInputCached bytes. With so few tiles each weight panel meets only
+// a few tile panels, and keeping a task's transformed weights small pays
+// more than reusing each tile panel for more rows (1280 channels at 16×16
+// with 2 images: 221-273 effective GFLOP/s with 48 rows, 346-355 with 6;
+// with 128 lanes 48 rows are best). But every task reads all of the
+// transformed input, and once that outgrows its share of L3 the tasks
+// read it from memory: then 48 rows, which read it an eighth as often, win
+// (paired, 2 threads: 2560 → 1280 channels at 16×16, 2 images, 11.8 MB,
+// 1.6x faster; 1280 at 16×16 with 4 images +17%; up to 5.9 MB, 48 rows
+// were 2-5% slower). Rows are independent, so this never changes a
+// result.
+func wgRowsFor(nb, mr, inputBytes int) int {
+	if nb <= wgNarrowTiles && inputBytes <= wgFewInputCached {
 		return mr
 	}
 	return ceilDiv(wgRows, mr) * mr
 }
 
-// wgNarrowTiles is wgRowsFor's cut-off.
-const wgNarrowTiles = 64
+// Cut-offs of wgRowsFor.
+const (
+	wgNarrowTiles    = 64
+	wgFewInputCached = 9 << 20
+)
 
 // wgTilesPerImage is the number of a's output tiles that cover one image.
 func wgTilesPerImage(a *wgAlgo, p Conv2DParams) int {
@@ -160,7 +169,7 @@ func winogradFew(mk *microKernel, a *wgAlgo, out, x []float32, w Weights, bias, 
 		l0, ci0 := (t/cc)*a.tiles, (t%cc)*wgFewChannels
 		winogradInput(mk, a, v, x, p, 0, l0, min(a.tiles, nb-l0), nb, nt, kc, vs, ci0, min(ci0+wgFewChannels, p.Cin))
 	})
-	cr := wgRowsFor(nb, mr)
+	cr := wgRowsFor(nb, mr, 4*a.t*vs)
 	mpad := ceilDiv(p.Cout, mr) * mr
 	parallelFor(ceilDiv(mpad, cr), func(t int) {
 		r0 := t * cr
