@@ -26,7 +26,8 @@ type benchResult struct {
 	Height          int          `json:"height"`
 	Steps           int          `json:"steps"`
 	Threads         int          `json:"threads"`
-	BatchSize       int          `json:"batch_size"` // images per guided step (U-Net batch 2·batch_size)
+	MicroKernel     string       `json:"micro_kernel"` // e.g. "avx2 6x16"
+	BatchSize       int          `json:"batch_size"`   // images per guided step (U-Net batch 2·batch_size)
 	LoadS           float64      `json:"load_s"`
 	TextEncoderS    float64      `json:"text_encoder_s"`
 	UNetStepS       float64      `json:"unet_step_s"` // median guided step (two U-Net evaluations)
@@ -93,7 +94,7 @@ values to choose the batch size with the best throughput on a machine.`,
 			}
 			defer p.Close()
 			m := p.Models
-			r := benchResult{Model: m.Folder.Name, Steps: steps, Threads: kernels.Threads(), BatchSize: batchSize, LoadS: time.Since(start).Seconds(), RoentgenVersion: VersionString()}
+			r := benchResult{Model: m.Folder.Name, Steps: steps, Threads: kernels.Threads(), MicroKernel: kernels.MicroKernel(), BatchSize: batchSize, LoadS: time.Since(start).Seconds(), RoentgenVersion: VersionString()}
 			r.Width, r.Height = m.DefaultSize()
 			if w > 0 {
 				r.Width = w
@@ -154,7 +155,7 @@ values to choose the batch size with the best throughput on a machine.`,
 			if asJSON {
 				return json.NewEncoder(a.stdout).Encode(r)
 			}
-			fmt.Fprintf(a.stdout, "model %s, %dx%d, %d guided steps, %d threads (%s)\n", r.Model, r.Width, r.Height, r.Steps, r.Threads, runtime.GOARCH)
+			fmt.Fprintf(a.stdout, "model %s, %dx%d, %d guided steps, %d threads (%s, %s micro-kernel)\n", r.Model, r.Width, r.Height, r.Steps, r.Threads, runtime.GOARCH, r.MicroKernel)
 			fmt.Fprintf(a.stdout, "  load           %7.2f s\n", r.LoadS)
 			fmt.Fprintf(a.stdout, "  text encoder   %7.2f s\n", r.TextEncoderS)
 			fmt.Fprintf(a.stdout, "  U-Net step     %7.2f s median of steps after the first (first %.2f s), %.0f GFLOP, %.0f GFLOP/s\n", r.UNetStepS, r.UNetFirstStepS, r.UNetGFLOPs, r.UNetGFLOPS)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/roentgen-dev/roentgen/internal/graph/ops"
+	"github.com/roentgen-dev/roentgen/internal/kernels"
 )
 
 // benchJSON runs bench --json on tiny-sd1 with args and decodes the result.
@@ -40,6 +41,9 @@ func TestBenchJSONAndOps(t *testing.T) {
 	}
 	if r.PeakRSSBytes <= 0 {
 		t.Errorf("peak_rss_bytes = %d", r.PeakRSSBytes)
+	}
+	if r.MicroKernel != kernels.MicroKernel() {
+		t.Errorf("micro_kernel = %q, want %q", r.MicroKernel, kernels.MicroKernel())
 	}
 	sum := func(ts []ops.OpTime) (flops int64, labels string) {
 		for _, o := range ts {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/roentgen-dev/roentgen/internal/golden"
 	"github.com/roentgen-dev/roentgen/internal/imageio"
+	"github.com/roentgen-dev/roentgen/internal/kernels"
 )
 
 // run executes a command line and returns stdout, stderr and the exit code.
@@ -70,7 +71,7 @@ func TestInfoDemoAndJSON(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	out, _, code := run(t, "version")
-	if code != 0 || !strings.HasPrefix(out, "roentgen ") || !strings.Contains(out, "revision") {
+	if code != 0 || !strings.HasPrefix(out, "roentgen ") || !strings.Contains(out, "revision") || !strings.Contains(out, "micro-kernel "+kernels.MicroKernel()) {
 		t.Errorf("exit %d, %q", code, out)
 	}
 }

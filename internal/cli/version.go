@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 
+	"github.com/roentgen-dev/roentgen/internal/kernels"
 	"github.com/spf13/cobra"
 )
 
@@ -45,9 +46,9 @@ func VersionString() string {
 func versionCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print the roentgen version and VCS revision",
+		Short: "Print the roentgen version and VCS revision, and the micro-kernel this CPU gets",
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintln(stdout, VersionString())
+			_, err := fmt.Fprintf(stdout, "%s\nmicro-kernel %s, %d threads\n", VersionString(), kernels.MicroKernel(), kernels.Threads())
 			return err
 		},
 	}

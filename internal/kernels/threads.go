@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math/bits"
 	"runtime"
 	"sync"
@@ -10,6 +11,12 @@ import (
 var threads atomic.Int32
 
 func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
+
+// MicroKernel names the GEMM micro-kernel this process uses and its
+// register block, e.g. "avx2 6x16": "avx512 8x32" on AVX-512 CPUs, "go 4x4"
+// off amd64 or with the noasm tag. Results differ in their last bits
+// between micro-kernels (not between thread counts).
+func MicroKernel() string { return fmt.Sprintf("%s %dx%d", active.name, active.mr, active.nr) }
 
 // SetThreads sets the number of goroutines the parallel kernels use; n < 1 means 1.
 func SetThreads(n int) {
