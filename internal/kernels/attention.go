@@ -30,10 +30,10 @@ func Attention(out, q, k, v []float32, b, lq, lk, h, d int, scale float32, causa
 type attnPlan struct {
 	mk               *microKernel
 	lq, lk, h, d     int
-	ld               int // row stride of q, k, v and out: h*d
-	bq, bk           int // queries per task (a multiple of nr), keys per block (a multiple of mr)
-	lkPad, dPad      int // lk rounded up to bk, d rounded up to mr
-	scale            float32
+	ld               int     // row stride of q, k, v and out: h*d
+	bq, bk           int     // queries per task (a multiple of nr), keys per block (a multiple of mr)
+	lkPad, dPad      int     // lk rounded up to bk, d rounded up to mr
+	scale            float32 // the caller's scale times log2(e)
 	causal           bool
 	kPacked, vPacked []float32
 }
@@ -46,7 +46,9 @@ func attention(mk *microKernel, out, q, k, v []float32, b, lq, lk, h, d int, sca
 		clear(out[:b*lq*h*d])
 		return
 	}
-	pl := attnPlan{mk: mk, lq: lq, lk: lk, h: h, d: d, ld: h * d, scale: scale, causal: causal}
+	// Scores carry log2(e), so that the softmax takes 2^x (exp2For): the
+	// same probabilities, with a cheaper range reduction than e^x.
+	pl := attnPlan{mk: mk, lq: lq, lk: lk, h: h, d: d, ld: h * d, scale: float32(float64(scale) * math.Log2E), causal: causal}
 	pl.bk = mk.mr * ceilDiv(min(256, lk), mk.mr)
 	pl.bq = mk.nr * ceilDiv(attnQueries(lq, lk > pl.bk), mk.nr)
 	pl.lkPad = pl.bk * ceilDiv(lk, pl.bk)
@@ -145,7 +147,7 @@ func (pl *attnPlan) queryBlock(out, q []float32, q0, hi int, buf []float32) {
 		// for the second product.
 		for qpn := 0; qpn < ceilDiv(nq, nr); qpn++ { // panels past nq hold padding only
 			qa := qpn * nr
-			// Sᵀ panel: s[key][nr] = scale * K·Qᵀ.
+			// Sᵀ panel: s[key][nr] = scale·log2(e) · K·Qᵀ.
 			pl.mk.panels(kb/mr, d, kPacked[k0*d:], mr*d, qp[qa*d:], s, nr, pl.scale, 0, tileAdds{})
 			pl.mask(s, k0, kb, q0+qa)
 			lc := corr[qa : qa+nr]

@@ -205,3 +205,22 @@ func TestF16ToF32(t *testing.T) {
 		t.Errorf("BF16ToF32 = %v, want [1 -2]", dst[:2])
 	}
 }
+
+// TestExp2For compares exp2For with math.Exp2 over its whole range (within
+// 1 ulp, from its degree-6 fit) and checks its tails.
+func TestExp2For(t *testing.T) {
+	for x := float32(-126); x < 12; x += 0.00731 {
+		want := float32(math.Exp2(float64(x)))
+		if d := ulps(exp2For(x), want); d > 1 {
+			t.Fatalf("exp2For(%g) = %g, want %g (%d ulp)", x, exp2For(x), want, d)
+		}
+	}
+	for _, x := range []float32{0, 1, -1, 0.5, -0.5, 8, -126} {
+		if got, want := exp2For(x), float32(math.Exp2(float64(x))); ulps(got, want) > 1 {
+			t.Errorf("exp2For(%g) = %g, want %g", x, got, want)
+		}
+	}
+	if exp2For(float32(math.Inf(-1))) != 0 || exp2For(-127) != 0 || !math.IsNaN(float64(exp2For(float32(math.NaN())))) {
+		t.Error("exp2For tails")
+	}
+}

@@ -44,6 +44,46 @@ func exp32(x float32) float32 {
 	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
 
+// Constants of exp2For, the base-2 exp of the attention softmax: 2^x =
+// 2^n·2^r, n = round(x) by adding and subtracting exp2Magic (1.5·2^23 + 127,
+// whose low mantissa bits then hold n + 127, the exponent field of 2^n),
+// r = x - n in [-½, ½] exactly, and 2^r from a degree-6 Chebyshev fit
+// (relative error < 0.7 ulp).
+const (
+	exp2Magic = 12583039 // 1.5·2^23 + 127
+	exp2Min   = -126     // below it exp2For returns 0
+	exp2C0    = 1.0
+	exp2C1    = 0.6931471824645996
+	exp2C2    = 0.24022650718688965
+	exp2C3    = 0.05550327152013779
+	exp2C4    = 0.009618056938052177
+	exp2C5    = 0.0013400427997112274
+	exp2C6    = 0.00015461444854736328
+)
+
+// exp2For is 2^x for the attention softmax (x at most rescaleSlack); it
+// mirrors softmaxColsAVX2's vector form step by step, and flushes results
+// below the smallest normal to zero.
+func exp2For(x float32) float32 {
+	if !(x >= exp2Min) { // NaN falls through to the math below
+		if x < exp2Min {
+			return 0
+		}
+		return x
+	}
+	t := x + exp2Magic
+	n := t - exp2Magic
+	r := x - n
+	p := float32(exp2C6)
+	p = p*r + exp2C5
+	p = p*r + exp2C4
+	p = p*r + exp2C3
+	p = p*r + exp2C2
+	p = p*r + exp2C1
+	p = p*r + exp2C0
+	return p * math.Float32frombits(math.Float32bits(t)<<23)
+}
+
 // sigmoidMulGo is the loop behind SiLU, QuickGELU and GroupNorm's fused SiLU:
 //
 //	for i, v := range src {

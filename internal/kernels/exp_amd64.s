@@ -317,12 +317,84 @@ DATA expc<>+1232(SB)/4, $0x7fffffff
 DATA expc<>+1236(SB)/4, $0x7fffffff
 DATA expc<>+1240(SB)/4, $0x7fffffff
 DATA expc<>+1244(SB)/4, $0x7fffffff
-GLOBL expc<>(SB), RODATA|NOPTR, $1248
+DATA expc<>+1248(SB)/4, $0x4b40007f
+DATA expc<>+1252(SB)/4, $0x4b40007f
+DATA expc<>+1256(SB)/4, $0x4b40007f
+DATA expc<>+1260(SB)/4, $0x4b40007f
+DATA expc<>+1264(SB)/4, $0x4b40007f
+DATA expc<>+1268(SB)/4, $0x4b40007f
+DATA expc<>+1272(SB)/4, $0x4b40007f
+DATA expc<>+1276(SB)/4, $0x4b40007f
+DATA expc<>+1280(SB)/4, $0xc2fc0000
+DATA expc<>+1284(SB)/4, $0xc2fc0000
+DATA expc<>+1288(SB)/4, $0xc2fc0000
+DATA expc<>+1292(SB)/4, $0xc2fc0000
+DATA expc<>+1296(SB)/4, $0xc2fc0000
+DATA expc<>+1300(SB)/4, $0xc2fc0000
+DATA expc<>+1304(SB)/4, $0xc2fc0000
+DATA expc<>+1308(SB)/4, $0xc2fc0000
+DATA expc<>+1312(SB)/4, $0x3f800000
+DATA expc<>+1316(SB)/4, $0x3f800000
+DATA expc<>+1320(SB)/4, $0x3f800000
+DATA expc<>+1324(SB)/4, $0x3f800000
+DATA expc<>+1328(SB)/4, $0x3f800000
+DATA expc<>+1332(SB)/4, $0x3f800000
+DATA expc<>+1336(SB)/4, $0x3f800000
+DATA expc<>+1340(SB)/4, $0x3f800000
+DATA expc<>+1344(SB)/4, $0x3f317218
+DATA expc<>+1348(SB)/4, $0x3f317218
+DATA expc<>+1352(SB)/4, $0x3f317218
+DATA expc<>+1356(SB)/4, $0x3f317218
+DATA expc<>+1360(SB)/4, $0x3f317218
+DATA expc<>+1364(SB)/4, $0x3f317218
+DATA expc<>+1368(SB)/4, $0x3f317218
+DATA expc<>+1372(SB)/4, $0x3f317218
+DATA expc<>+1376(SB)/4, $0x3e75fdf0
+DATA expc<>+1380(SB)/4, $0x3e75fdf0
+DATA expc<>+1384(SB)/4, $0x3e75fdf0
+DATA expc<>+1388(SB)/4, $0x3e75fdf0
+DATA expc<>+1392(SB)/4, $0x3e75fdf0
+DATA expc<>+1396(SB)/4, $0x3e75fdf0
+DATA expc<>+1400(SB)/4, $0x3e75fdf0
+DATA expc<>+1404(SB)/4, $0x3e75fdf0
+DATA expc<>+1408(SB)/4, $0x3d635766
+DATA expc<>+1412(SB)/4, $0x3d635766
+DATA expc<>+1416(SB)/4, $0x3d635766
+DATA expc<>+1420(SB)/4, $0x3d635766
+DATA expc<>+1424(SB)/4, $0x3d635766
+DATA expc<>+1428(SB)/4, $0x3d635766
+DATA expc<>+1432(SB)/4, $0x3d635766
+DATA expc<>+1436(SB)/4, $0x3d635766
+DATA expc<>+1440(SB)/4, $0x3c1d950e
+DATA expc<>+1444(SB)/4, $0x3c1d950e
+DATA expc<>+1448(SB)/4, $0x3c1d950e
+DATA expc<>+1452(SB)/4, $0x3c1d950e
+DATA expc<>+1456(SB)/4, $0x3c1d950e
+DATA expc<>+1460(SB)/4, $0x3c1d950e
+DATA expc<>+1464(SB)/4, $0x3c1d950e
+DATA expc<>+1468(SB)/4, $0x3c1d950e
+DATA expc<>+1472(SB)/4, $0x3aafa460
+DATA expc<>+1476(SB)/4, $0x3aafa460
+DATA expc<>+1480(SB)/4, $0x3aafa460
+DATA expc<>+1484(SB)/4, $0x3aafa460
+DATA expc<>+1488(SB)/4, $0x3aafa460
+DATA expc<>+1492(SB)/4, $0x3aafa460
+DATA expc<>+1496(SB)/4, $0x3aafa460
+DATA expc<>+1500(SB)/4, $0x3aafa460
+DATA expc<>+1504(SB)/4, $0x39222000
+DATA expc<>+1508(SB)/4, $0x39222000
+DATA expc<>+1512(SB)/4, $0x39222000
+DATA expc<>+1516(SB)/4, $0x39222000
+DATA expc<>+1520(SB)/4, $0x39222000
+DATA expc<>+1524(SB)/4, $0x39222000
+DATA expc<>+1528(SB)/4, $0x39222000
+DATA expc<>+1532(SB)/4, $0x39222000
+GLOBL expc<>(SB), RODATA|NOPTR, $1536
 
 // func softmaxColsAVX2(s *float32, rows, w int, m, l, corr *float32)
 //
-// softmaxColsGo for w a multiple of 8, eight lanes at a time; exp is exp32
-// without its overflow check, as inputs are at most rescaleSlack.
+// softmaxColsGo for w a multiple of 8, eight lanes at a time, with
+// exp2For.
 TEXT ·softmaxColsAVX2(SB), NOSPLIT, $0-48
 	MOVQ s+0(FP), SI
 	MOVQ rows+8(FP), BX
@@ -332,11 +404,7 @@ TEXT ·softmaxColsAVX2(SB), NOSPLIT, $0-48
 	MOVQ corr+40(FP), R11
 	MOVQ R8, R12
 	SHLQ $2, R12
-	VMOVUPS expc<>+0(SB), Y8
-	VMOVUPS expc<>+32(SB), Y9
-	VMOVUPS expc<>+64(SB), Y10
-	VMOVUPS expc<>+96(SB), Y11
-	VMOVUPS expc<>+288(SB), Y12
+	VMOVUPS expc<>+1280(SB), Y12
 	VMOVUPS expc<>+320(SB), Y13
 	VMOVUPS expc<>+352(SB), Y14
 
@@ -361,21 +429,16 @@ maxloop:
 	VSUBPS Y2, Y3, Y3
 	VCMPPS $0x05, Y12, Y3, Y7
 	VMAXPS Y3, Y12, Y3
-	VMULPS Y8, Y3, Y4
-	VROUNDPS $0, Y4, Y4
-	VFNMADD231PS Y9, Y4, Y3
-	VFNMADD231PS Y10, Y4, Y3
-	VMOVAPS Y11, Y5
-	VFMADD213PS expc<>+128(SB), Y3, Y5
-	VFMADD213PS expc<>+160(SB), Y3, Y5
-	VFMADD213PS expc<>+192(SB), Y3, Y5
-	VFMADD213PS expc<>+224(SB), Y3, Y5
-	VFMADD213PS expc<>+256(SB), Y3, Y5
-	VMULPS Y3, Y3, Y6
-	VFMADD213PS Y3, Y6, Y5
-	VADDPS Y13, Y5, Y5
-	VCVTPS2DQ Y4, Y4
-	VPADDD expc<>+1184(SB), Y4, Y4
+	VADDPS expc<>+1248(SB), Y3, Y4
+	VSUBPS expc<>+1248(SB), Y4, Y5
+	VSUBPS Y5, Y3, Y3
+	VMOVUPS expc<>+1504(SB), Y5
+	VFMADD213PS expc<>+1472(SB), Y3, Y5
+	VFMADD213PS expc<>+1440(SB), Y3, Y5
+	VFMADD213PS expc<>+1408(SB), Y3, Y5
+	VFMADD213PS expc<>+1376(SB), Y3, Y5
+	VFMADD213PS expc<>+1344(SB), Y3, Y5
+	VFMADD213PS expc<>+1312(SB), Y3, Y5
 	VPSLLD $23, Y4, Y4
 	VMULPS Y4, Y5, Y3
 	VANDPS Y7, Y3, Y3
@@ -391,21 +454,16 @@ exploop:
 	VSUBPS Y2, Y3, Y3
 	VCMPPS $0x05, Y12, Y3, Y7
 	VMAXPS Y3, Y12, Y3
-	VMULPS Y8, Y3, Y4
-	VROUNDPS $0, Y4, Y4
-	VFNMADD231PS Y9, Y4, Y3
-	VFNMADD231PS Y10, Y4, Y3
-	VMOVAPS Y11, Y5
-	VFMADD213PS expc<>+128(SB), Y3, Y5
-	VFMADD213PS expc<>+160(SB), Y3, Y5
-	VFMADD213PS expc<>+192(SB), Y3, Y5
-	VFMADD213PS expc<>+224(SB), Y3, Y5
-	VFMADD213PS expc<>+256(SB), Y3, Y5
-	VMULPS Y3, Y3, Y6
-	VFMADD213PS Y3, Y6, Y5
-	VADDPS Y13, Y5, Y5
-	VCVTPS2DQ Y4, Y4
-	VPADDD expc<>+1184(SB), Y4, Y4
+	VADDPS expc<>+1248(SB), Y3, Y4
+	VSUBPS expc<>+1248(SB), Y4, Y5
+	VSUBPS Y5, Y3, Y3
+	VMOVUPS expc<>+1504(SB), Y5
+	VFMADD213PS expc<>+1472(SB), Y3, Y5
+	VFMADD213PS expc<>+1440(SB), Y3, Y5
+	VFMADD213PS expc<>+1408(SB), Y3, Y5
+	VFMADD213PS expc<>+1376(SB), Y3, Y5
+	VFMADD213PS expc<>+1344(SB), Y3, Y5
+	VFMADD213PS expc<>+1312(SB), Y3, Y5
 	VPSLLD $23, Y4, Y4
 	VMULPS Y4, Y5, Y3
 	VANDPS Y7, Y3, Y3

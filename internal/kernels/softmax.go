@@ -2,8 +2,9 @@ package kernels
 
 import "math"
 
-// rescaleSlack is how far (in log space) scores may exceed a lane's reference
-// maximum before Attention rescales that lane.
+// rescaleSlack is how far (in log2 space: Attention's scores are scaled by
+// log2(e) so that the softmax can use 2^x) scores may exceed a lane's
+// reference maximum before Attention rescales that lane.
 const rescaleSlack = 8
 
 // softmaxColsGo is the online-softmax step of Attention for one Sᵀ panel
@@ -12,14 +13,14 @@ const rescaleSlack = 8
 //
 //	mx = max_key s[key]
 //	mNew = mx if mx > m + rescaleSlack, else m
-//	corr = exp(m - mNew)
-//	s[key] = exp(s[key] - mNew)
+//	corr = 2^(m - mNew)
+//	s[key] = 2^(s[key] - mNew)
 //	l = l*corr + Σ_key s[key];  m = mNew
 //
 // The reference maximum only moves when the scores outgrow it by
 // rescaleSlack, so most blocks leave corr at exactly 1 and the output needs
 // no rescaling (the lazy rescaling of FlashAttention-4); probabilities then
-// stay below e^rescaleSlack, far from overflow. A lane that has seen only
+// stay below 2^rescaleSlack, far from overflow. A lane that has seen only
 // -Inf scores keeps m = -Inf, gets p = 0 and corr = 1, and its sum stays 0.
 func softmaxColsGo(s []float32, w int, m, l, corr []float32) {
 	rows := len(s) / w
@@ -39,14 +40,14 @@ func softmaxColsGo(s []float32, w int, m, l, corr []float32) {
 			corr[j] = 1
 			continue
 		}
-		corr[j] = exp32(m[j] - mx[j])
+		corr[j] = exp2For(m[j] - mx[j])
 	}
 	for r := range rows {
 		row := s[r*w : r*w+w]
 		for j, v := range row {
 			e := float32(0)
 			if !math.IsInf(float64(mx[j]), -1) {
-				e = exp32(v - mx[j])
+				e = exp2For(v - mx[j])
 			}
 			row[j] = e
 			sum[j] += e

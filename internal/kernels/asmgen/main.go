@@ -305,7 +305,7 @@ type expConst struct {
 // f32 gives the bits of v rounded to float32.
 func f32(v float64) uint32 { return math.Float32bits(float32(v)) }
 
-// expConsts are exp32's constants (exp.go), the Attention softmax slack,
+// expConsts are exp32's and exp2For's constants (exp.go), the Attention softmax slack,
 // and geluAVX2's erfc fit (Numerical Recipes erfcc, c9…c0) and Taylor
 // series of erf(x/√2) in x (q7…q0, q_n = √(2/π)(-1)ⁿ/(2ⁿ n! (2n+1))).
 var expConsts = []expConst{
@@ -321,6 +321,10 @@ var expConsts = []expConst{
 	{"q7", f32(-8.2453e-8)}, {"q6", f32(1.3319451e-6)}, {"q5", f32(-1.8889312e-5)}, {"q4", f32(2.3086937e-4)},
 	{"q3", f32(-2.3746565e-3)}, {"q2", f32(1.9947114e-2)}, {"q1", f32(-0.13298076)}, {"q0", f32(0.79788456)},
 	{"i127", 127}, {"absmask", 0x7fffffff},
+	{"e2magic", f32(12583039)}, {"e2min", f32(-126)},
+	{"e2c0", f32(1.0)}, {"e2c1", f32(0.6931471824645996)}, {"e2c2", f32(0.24022650718688965)},
+	{"e2c3", f32(0.05550327152013779)}, {"e2c4", f32(0.009618056938052177)},
+	{"e2c5", f32(0.0013400427997112274)}, {"e2c6", f32(0.00015461444854736328)},
 }
 
 // c returns the table operand of constant name.
@@ -359,6 +363,23 @@ func (a *asm) exp(r string) {
 	a.in("VPSLLD $23, Y4, Y4")
 	a.in("VMULPS Y4, Y5, %s", r)
 	a.in("VANDPS Y7, %s, %s", r, r)
+}
+
+// exp2 emits exp2For (exp.go) of register v in place, for v ≥ exp2Min
+// handled by a mask; temporaries t, p and mask, e2min in Y12.
+func (a *asm) exp2(v, t, p, mask string) {
+	a.in("VCMPPS $0x05, Y12, %s, %s", v, mask) // !(x < exp2Min), true for NaN
+	a.in("VMAXPS %s, Y12, %s", v, v)           // NaN stays in v
+	a.in("VADDPS %s, %s, %s", c("e2magic"), v, t)
+	a.in("VSUBPS %s, %s, %s", c("e2magic"), t, p) // n
+	a.in("VSUBPS %s, %s, %s", p, v, v)            // r = x - n, exact
+	a.in("VMOVUPS %s, %s", c("e2c6"), p)
+	for _, k := range []string{"e2c5", "e2c4", "e2c3", "e2c2", "e2c1", "e2c0"} {
+		a.in("VFMADD213PS %s, %s, %s", c(k), v, p)
+	}
+	a.in("VPSLLD $23, %s, %s", t, t) // 2^n: n + 127 in the exponent field
+	a.in("VMULPS %s, %s, %s", t, p, v)
+	a.in("VANDPS %s, %s, %s", mask, v, v)
 }
 
 // loadConsts loads table constants into registers.
@@ -431,8 +452,8 @@ func (a *asm) moments() {
 func (a *asm) softmaxCols() {
 	a.l(`// func softmaxColsAVX2(s *float32, rows, w int, m, l, corr *float32)
 //
-// softmaxColsGo for w a multiple of 8, eight lanes at a time; exp is exp32
-// without its overflow check, as inputs are at most rescaleSlack.
+// softmaxColsGo for w a multiple of 8, eight lanes at a time, with
+// exp2For.
 TEXT ·softmaxColsAVX2(SB), NOSPLIT, $0-48
 	MOVQ s+0(FP), SI
 	MOVQ rows+8(FP), BX
@@ -442,7 +463,7 @@ TEXT ·softmaxColsAVX2(SB), NOSPLIT, $0-48
 	MOVQ corr+40(FP), R11
 	MOVQ R8, R12
 	SHLQ $2, R12`)
-	a.loadConsts("Y8", "log2e", "Y9", "ln2hi", "Y10", "ln2lo", "Y11", "p0", "Y12", "expmin", "Y13", "one", "Y14", "neginf")
+	a.loadConsts("Y12", "e2min", "Y13", "one", "Y14", "neginf")
 	a.l(`
 chunk:
 	VMOVUPS (R9), Y0
@@ -463,7 +484,7 @@ maxloop:
 	VANDNPS Y0, Y15, Y2
 	VMOVUPS (R9), Y3
 	VSUBPS Y2, Y3, Y3`, c("slack"))
-	a.exp("Y3")
+	a.exp2("Y3", "Y4", "Y5", "Y7")
 	a.l(`	VBLENDVPS Y15, Y13, Y3, Y3
 	VMOVUPS Y3, (R11)
 	VMOVUPS Y0, (R9)
@@ -474,7 +495,7 @@ maxloop:
 exploop:
 	VMOVUPS (DI), Y3
 	VSUBPS Y2, Y3, Y3`)
-	a.exp("Y3")
+	a.exp2("Y3", "Y4", "Y5", "Y7")
 	a.l(`	VMOVUPS Y3, (DI)
 	VADDPS Y3, Y1, Y1
 	ADDQ R12, DI
