@@ -366,8 +366,6 @@ func wgInputRunGo(a *wgAlgo, strip []float32, stride int, dst []float32, vs, run
 // lanes in one tile row that lie inside the image go to a.outputRun.
 func winogradOutput(a *wgAlgo, out, m, bias, residual []float32, p Conv2DParams, t0, valid, nb, c0, c1, ms int) {
 	h, w, mm := p.H, p.W, a.m
-	tx := ceilDiv(w, mm)
-	tpi := ceilDiv(h, mm) * tx
 	yb := getBuf(16) // not a local array: a.output would make it escape
 	defer putBuf(yb)
 	y := (*[16]float32)(*yb)
@@ -395,21 +393,21 @@ func winogradOutput(a *wgAlgo, out, m, bias, residual []float32, p Conv2DParams,
 		if bias != nil {
 			b = bias[co]
 		}
-		for l := 0; l < valid; {
-			t := t0 + l
-			n, r := t/tpi, t%tpi
-			oy, ox := mm*(r/tx), mm*(r%tx)
-			base := ((n*p.Cout+co)*h+oy)*w + ox
-			if run := min(valid-l, tx-r%tx, (w-ox)/mm); run > 0 && oy+mm <= h {
-				// Whole tiles: rows of mm*run outputs.
-				a.outputRun(a, mrow[l:], ms, out[base:], w, b, residualAt(residual, base), run, y)
-				l += run
-				continue
+		for _, r := range runs {
+			oy, ox := mm*r.ty, mm*r.tc
+			base := ((r.n*p.Cout+co)*h+oy)*w + ox
+			whole := 0 // tiles inside the image: rows of mm*whole outputs
+			if oy+mm <= h {
+				whole = min(r.run, (w-ox)/mm)
 			}
-			a.output(mrow[l:], ms, y)
-			rows, cols := min(mm, h-oy), min(mm, w-ox)
-			wgStore(out[base:], w, y[:], mm, b, residualAt(residual, base), rows, cols)
-			l++
+			if whole > 0 {
+				a.outputRun(a, mrow[r.l:], ms, out[base:], w, b, residualAt(residual, base), whole, y)
+			}
+			for i := whole; i < r.run; i++ { // tiles cut by the image's edge
+				a.output(mrow[r.l+i:], ms, y)
+				rows, cols := min(mm, h-oy), min(mm, w-ox-mm*i)
+				wgStore(out[base+mm*i:], w, y[:], mm, b, residualAt(residual, base+mm*i), rows, cols)
+			}
 		}
 	}
 }
