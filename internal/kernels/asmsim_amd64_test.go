@@ -18,7 +18,7 @@ func TestKernelSimulatorMatchesHardware(t *testing.T) {
 	forSimCases(6, 16, func(depth, n, as, ldc int, beta float32, a, b, c []float32, add tileAdds) {
 		got := simCall(t, k, depth, a, b, c, ldc, 0.75, beta, n, as, add)
 		hw := append([]float32(nil), c...)
-		avx2Panels(n, depth, a, as, b, hw, ldc, 0.75, beta, add)
+		avx2Kernel.multi(n, depth, a, as, b, hw, ldc, 0.75, beta, add)
 		for i := range hw {
 			if math.Float32bits(got[i]) != math.Float32bits(hw[i]) {
 				t.Fatalf("depth %d n %d beta %v adds %v: simulated C[%d] = %v, hardware %v", depth, n, beta, add.present(), i, got[i], hw[i])

@@ -18,29 +18,24 @@ var (
 
 // avx512Kernel is an 8×32 register block: sixteen ZMM accumulators. Its
 // 256-deep B panel (32 KiB) leaves room in a 48 KiB L1 for the A stream.
-var avx512Kernel = microKernel{name: "avx512", mr: 8, nr: 32, mc: 128, kc: 256, multi: avx512Panels,
-	fn: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
-		avx512Panels(1, k, a, 0, b, c, ldc, alpha, beta, tileAdds{})
-	}}
-
-// avx512Panels is avx512Kernel.multi.
-func avx512Panels(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, add tileAdds) {
-	_, _, _ = a[(n-1)*as+8*k-1], b[32*k-1], c[(8*n-1)*ldc+31]
-	col, row, res := add.pointers(n*8, 32, ldc)
-	sgemmKernelAVX512(k, &a[0], &b[0], &c[0], ldc, alpha, beta, n, as, col, row, res)
-}
+var avx512Kernel = asmKernel("avx512", 8, 32, 128, 256, sgemmKernelAVX512)
 
 // avx2Kernel is a 6×16 register block: twelve YMM accumulators.
-var avx2Kernel = microKernel{name: "avx2", mr: 6, nr: 16, mc: 120, kc: 320, multi: avx2Panels,
-	fn: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
-		avx2Panels(1, k, a, 0, b, c, ldc, alpha, beta, tileAdds{})
-	}}
+var avx2Kernel = asmKernel("avx2", 6, 16, 120, 320, sgemmKernelAVX2)
 
-// avx2Panels is avx2Kernel.multi.
-func avx2Panels(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, add tileAdds) {
-	_, _, _ = a[(n-1)*as+6*k-1], b[16*k-1], c[(6*n-1)*ldc+15]
-	col, row, res := add.pointers(n*6, 16, ldc)
-	sgemmKernelAVX2(k, &a[0], &b[0], &c[0], ldc, alpha, beta, n, as, col, row, res)
+// asmKernel is the microKernel of an assembly micro-kernel f with an
+// mr×nr register block: multi checks the operands' bounds and calls f on
+// all panels at once, fn calls it on one.
+func asmKernel(name string, mr, nr, mc, kc int, f func(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, colBias, rowBias, res *float32)) microKernel {
+	multi := func(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, add tileAdds) {
+		_, _, _ = a[(n-1)*as+mr*k-1], b[nr*k-1], c[(mr*n-1)*ldc+nr-1]
+		col, row, res := add.pointers(n*mr, nr, ldc)
+		f(k, &a[0], &b[0], &c[0], ldc, alpha, beta, n, as, col, row, res)
+	}
+	return microKernel{name: name, mr: mr, nr: nr, mc: mc, kc: kc, multi: multi,
+		fn: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
+			multi(1, k, a, 0, b, c, ldc, alpha, beta, tileAdds{})
+		}}
 }
 
 // kernels lists the micro-kernels this CPU can run, fastest first.
