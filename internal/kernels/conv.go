@@ -115,8 +115,9 @@ const (
 // im2col matrices are written side by side as the columns of one GEMM and
 // the weights are packed once for all of them. Every output element sees
 // the same depth blocking and micro-kernel arithmetic as in a GEMM of its
-// own image, and bias and residual are added by the same epilogue, so the
-// result is bit for bit that of the per-image path.
+// own image, and bias and residual are added afterwards with the rounding
+// the per-image path's kernel uses (addBiasRows), so the result is bit for
+// bit that of the per-image path.
 func conv2DDirectBatch(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
 	oh, ow := p.OutHW()
 	ohw, hw := oh*ow, p.H*p.W
