@@ -272,6 +272,60 @@ func prefetchRows(x []float32, off, stride, rows, n int) {
 //go:noescape
 func prefetchRowsAsm(p *float32, stride, rows, n int)
 
+// panelLanes is panelLanesGo with each group of eight lanes, or the six
+// lanes of an AVX2 A panel, transposed eight depths at a time in AVX2.
+func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
+	if !hasAVX2 || kc < 8 || valid < 8 && (valid != 6 || w != 6) {
+		panelLanesGo(dst, src, ld, r0, valid, p0, kc, w)
+		return
+	}
+	g, n := transposeLanes(dst, src, ld, r0, valid, p0, kc, w, f32Transpose8AVX2, f32Transpose6AVX2)
+	for l := range valid { // depths [n, kc) of lanes [0, g), all of the rest
+		k0 := n
+		if l >= g {
+			k0 = 0
+		}
+		row := src[(r0+l)*ld+p0:]
+		for kk := k0; kk < kc; kk++ {
+			dst[kk*w+l] = row[kk]
+		}
+	}
+}
+
+// transposeLanes is the vector part of panelLanes and panelLanes16: it
+// clears a partial panel, then runs t8 over each group of eight lanes (or
+// t6, if set, over six lanes when valid and w are 6) for the first
+// n = kc&^7 depths, and returns how many lanes (g) and depths it packed.
+func transposeLanes[T float32 | uint16](dst []float32, src []T, ld, r0, valid, p0, kc, w int, t8, t6 func(dst *float32, src *T, ld, n, w int)) (g, n int) {
+	dst = dst[:kc*w]
+	if valid < w {
+		clear(dst)
+	}
+	g, n = valid&^7, kc&^7
+	if t6 != nil && valid == 6 && w == 6 {
+		g = 6
+		_, _ = src[(r0+5)*ld+p0+n-1], dst[(n-1)*6+5]
+		t6(&dst[0], &src[r0*ld+p0], ld, n, 6)
+	}
+	for l := 0; l+8 <= g; l += 8 {
+		_, _ = src[(r0+l+7)*ld+p0+n-1], dst[(n-1)*w+l+7]
+		t8(&dst[l], &src[(r0+l)*ld+p0], ld, n, w)
+	}
+	return g, n
+}
+
+// f32Transpose8AVX2 writes dst[kk*w+l] = src[l*ld+kk] for eight lanes l
+// and n (a multiple of 8) depths kk.
+//
+//go:noescape
+func f32Transpose8AVX2(dst, src *float32, ld, n, w int)
+
+// f32Transpose6AVX2 is f32Transpose8AVX2 for six lanes and w = 6; it
+// writes nothing past dst[n*6-1].
+//
+//go:noescape
+func f32Transpose6AVX2(dst, src *float32, ld, n, w int)
+
 // panelLanes16 is panelLanes16Go with each group of eight lanes decoded
 // and transposed eight depths at a time in AVX2.
 func panelLanes16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
@@ -279,15 +333,7 @@ func panelLanes16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
 		panelLanes16Go(dst, src, ld, r0, valid, p0, kc, w)
 		return
 	}
-	dst = dst[:kc*w]
-	if valid < w {
-		clear(dst)
-	}
-	g, n := valid&^7, kc&^7
-	for l := 0; l < g; l += 8 {
-		_, _ = src[(r0+l+7)*ld+p0+n-1], dst[(n-1)*w+l+7]
-		f16Transpose8AVX2(&dst[l], &src[(r0+l)*ld+p0], ld, n, w)
-	}
+	g, n := transposeLanes(dst, src, ld, r0, valid, p0, kc, w, f16Transpose8AVX2, nil)
 	if n < kc || g < valid {
 		panelLanes16Tail(dst, src, ld, r0, g, valid, p0, n, kc, w)
 	}

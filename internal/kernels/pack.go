@@ -5,10 +5,11 @@ package kernels
 // the depth (a row of a row-major A, or of a transposed B); "depth-major"
 // sources store each depth step contiguously across lanes.
 
-// panelLanes packs from a lane-major source: dst[kk*w+l] = src[(r0+l)*ld + p0+kk].
+// panelLanesGo packs from a lane-major source: dst[kk*w+l] = src[(r0+l)*ld + p0+kk].
 // It walks the depth outermost so the stores are sequential, reading the
-// lanes' rows as parallel streams; w is at most 64.
-func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
+// lanes' rows as parallel streams; w is at most 64. panelLanes does the
+// same, in AVX2 where it can.
+func panelLanesGo(dst, src []float32, ld, r0, valid, p0, kc, w int) {
 	dst = dst[:kc*w]
 	if valid < w {
 		clear(dst)

@@ -237,6 +237,32 @@ func TestPanelLanes16MatchesGo(t *testing.T) {
 	}
 }
 
+// TestPanelLanesMatchesGo checks the vector float32 lane packing (eight
+// lanes, or the six of an AVX2 A panel, by eight depths per block) against
+// panelLanesGo bit for bit, for every panel width, short and ragged depths,
+// partial panels and offsets, and that nothing past the panel is written.
+func TestPanelLanesMatchesGo(t *testing.T) {
+	const guard = 16
+	for _, w := range []int{6, 8, 16, 32} {
+		for _, kc := range []int{1, 7, 8, 9, 16, 23, 40} {
+			for valid := 1; valid <= w; valid++ {
+				for _, p0 := range []int{0, 5} {
+					ld, r0 := p0+kc+3, 2
+					src := randSlice(uint64(w*kc+valid), (r0+w)*ld)
+					got, want := nanSlice(kc*w+guard), nanSlice(kc*w+guard)
+					panelLanes(got[:kc*w], src, ld, r0, valid, p0, kc, w)
+					panelLanesGo(want[:kc*w], src, ld, r0, valid, p0, kc, w)
+					for i := range want {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("w %d kc %d valid %d p0 %d: dst[%d] = %v, want %v", w, kc, valid, p0, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestMicroKernelPanels checks that panels (one call over n A panels, for
 // an assembly kernel) writes the same bits as one fn call per tile followed
 // by the additions made in Go, with A panels spaced wider than they are

@@ -66,7 +66,9 @@ func sgemmFile() string {
 	a.kernel(block{name: "sgemmKernelAVX512", reg: "Z", vb: 64, mr: 8, zero: "VPXORD", b0: 16, b1: 17,
 		bcast: []int{18, 19, 20, 21}, alpha: 18, beta: 19, prefetchs: []int{0, 64, 124}, label: "avx512"})
 	a.gatherRows()
-	a.f16Transpose8()
+	a.transpose8("f16Transpose8AVX2", true, 8)
+	a.transpose8("f32Transpose8AVX2", false, 8)
+	a.transpose8("f32Transpose6AVX2", false, 6)
 	a.l(`// func f16ToF32F16C(dst *float32, src *uint16, n int)
 TEXT ·f16ToF32F16C(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
@@ -89,20 +91,31 @@ f16done:
 	return a.b.String()
 }
 
-// f16Transpose8 emits f16Transpose8AVX2: eight fp16 rows (ld apart) of n
-// values (n a multiple of 8) decoded and transposed, dst[kk*w + l] = row
-// l's value kk, an 8×8 block at a time (VCVTPH2PS, then unpack, shuffle
-// and 128-bit permutes).
-func (a *asm) f16Transpose8() {
-	a.l(`// func f16Transpose8AVX2(dst *float32, src *uint16, ld, n, w int)
-TEXT ·f16Transpose8AVX2(SB), NOSPLIT, $0-40
+// transpose8 emits a lane transposer: eight rows (ld elements apart) of n
+// values each, n a multiple of 8, written dst[kk*w + l] = row l's value kk,
+// an 8×8 block at a time (load, or VCVTPH2PS for fp16 rows, then unpack,
+// shuffle and 128-bit permutes). With six lanes (the AVX2 kernel's A
+// panels, w = 6) rows 6 and 7 are zeros and each depth's eight stores
+// spill two zeros into the next depth, which the next store overwrites;
+// the last depth of a block stores only its six values, so nothing past
+// the block is written.
+func (a *asm) transpose8(name string, f16 bool, lanes int) {
+	elem, load, lb := 4, "VMOVUPS", "f32t"
+	if f16 {
+		elem, load, lb = 2, "VCVTPH2PS", "f16t"
+	}
+	if lanes == 6 {
+		lb += "6"
+	}
+	a.l(`// func %s(dst *float32, src *%s, ld, n, w int)
+TEXT ·%s(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ ld+16(FP), R8
-	SHLQ $1, R8
+	SHLQ $%d, R8
 	MOVQ n+24(FP), CX
 	SHRQ $3, CX
-	JZ f16tdone
+	JZ %sdone
 	MOVQ w+32(FP), R9
 	SHLQ $2, R9
 	LEAQ (R8)(R8*2), BX
@@ -112,12 +125,17 @@ TEXT ·f16Transpose8AVX2(SB), NOSPLIT, $0-40
 	MOVQ R9, R12
 	SHLQ $3, R12
 
-f16tloop:`)
+%sloop:`, name, map[bool]string{true: "uint16", false: "float32"}[f16], name, map[bool]int{true: 1, false: 2}[f16], lb, lb)
 	rows := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(BX*1)", "(DX)", "(DX)(R8*1)", "(DX)(R8*2)", "(DX)(BX*1)"}
-	for i, m := range rows {
-		a.in("VCVTPH2PS %s, Y%d", m, i)
+	for i, m := range rows[:lanes] {
+		a.in("%s %s, Y%d", load, m, i)
 	}
-	for i := 0; i < 8; i += 2 { // t in Y8–Y15: unpack pairs of rows
+	for i := 0; i < 8; i += 2 { // t in Y8–Y15: unpack pairs of rows (zero rows unpack to zeros)
+		if i >= lanes {
+			a.in("VXORPS Y%d, Y%d, Y%d", 8+i, 8+i, 8+i)
+			a.in("VXORPS Y%d, Y%d, Y%d", 9+i, 9+i, 9+i)
+			continue
+		}
 		a.in("VUNPCKLPS Y%d, Y%d, Y%d", i+1, i, 8+i)
 		a.in("VUNPCKHPS Y%d, Y%d, Y%d", i+1, i, 9+i)
 	}
@@ -132,20 +150,26 @@ f16tloop:`)
 		a.in("VPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+j, j, 8+j)
 		a.in("VPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+j, j, 12+j)
 	}
-	for j, m := range outs {
+	for j, m := range outs { // in depth order: a six-lane store's spill is overwritten next
+		if lanes == 6 && j == 7 {
+			a.in("VMOVUPS X15, %s", m)
+			a.in("VEXTRACTF128 $1, Y15, X0")
+			a.in("VMOVSD X0, 16%s", m)
+			continue
+		}
 		a.in("VMOVUPS Y%d, %s", 8+j, m)
 	}
-	a.l(`	ADDQ $16, SI
-	ADDQ $16, DX
+	a.l(`	ADDQ $%d, SI
+	ADDQ $%d, DX
 	ADDQ R12, DI
 	ADDQ R12, R11
 	DECQ CX
-	JNZ f16tloop
+	JNZ %sloop
 
-f16tdone:
+%sdone:
 	VZEROUPPER
 	RET
-`)
+`, 8*elem, 8*elem, lb, lb)
 }
 
 // kernel emits one micro-kernel over n A panels (as floats apart) that
