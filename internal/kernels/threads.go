@@ -75,30 +75,49 @@ func parallelRange(n, chunk int, fn func(lo, hi int)) {
 	})
 }
 
-// bufPools recycle scratch buffers by power-of-two capacity class, so that
-// kernels asking for different sizes do not evict each other's buffers.
-var bufPools [48]sync.Pool
+// scratch recycles buffers by power-of-two capacity class, so that kernels
+// asking for different sizes do not evict each other's buffers. It is a
+// plain free list, not a sync.Pool: the binary runs the collector often
+// (GOGC 20), and a pool dropped its buffers every second collection, so
+// that the large ones were allocated and zeroed again mid-network (~1% of
+// a step's CPU time). It holds at most what was in use at once; DropScratch
+// empties it between networks.
+var scratch struct {
+	mu   sync.Mutex
+	free [48][]*[]float32
+}
 
 // getBuf returns a scratch slice of length n; its contents are undefined.
 func getBuf(n int) *[]float32 {
 	class := bits.Len(uint(max(n, 1) - 1))
-	if p, ok := bufPools[class].Get().(*[]float32); ok {
+	scratch.mu.Lock()
+	if l := len(scratch.free[class]); l > 0 {
+		p := scratch.free[class][l-1]
+		scratch.free[class] = scratch.free[class][:l-1]
+		scratch.mu.Unlock()
 		*p = (*p)[:n]
 		return p
 	}
+	scratch.mu.Unlock()
 	s := make([]float32, n, 1<<class)
 	return &s
 }
 
-// DropScratch lets the garbage collector take the pooled scratch buffers,
-// which otherwise survive a collection (as a sync.Pool's victims) and keep
-// one network's scratch resident while the next network runs. Call it only
-// while no kernel runs.
+// DropScratch lets the garbage collector take the recycled scratch
+// buffers, which otherwise keep one network's scratch resident while the
+// next network runs. Call it only while no kernel runs.
 func DropScratch() {
-	for i := range bufPools {
-		bufPools[i] = sync.Pool{}
+	scratch.mu.Lock()
+	defer scratch.mu.Unlock()
+	for i := range scratch.free {
+		scratch.free[i] = nil
 	}
 }
 
-// putBuf returns a slice from getBuf to its pool.
-func putBuf(p *[]float32) { bufPools[bits.Len(uint(cap(*p)-1))].Put(p) }
+// putBuf returns a slice from getBuf to the free list.
+func putBuf(p *[]float32) {
+	class := bits.Len(uint(cap(*p) - 1))
+	scratch.mu.Lock()
+	scratch.free[class] = append(scratch.free[class], p)
+	scratch.mu.Unlock()
+}
