@@ -153,33 +153,29 @@ func gatherRowsAVX2(dst, src *float32, offs *int32, n, w int)
 func init() {
 	if hasAVX2 {
 		wg4.inputRun, wg4.outputRun = wgInputRun4, wgOutputRun4
-		wg2.filterPanel, wg4.filterPanel = wgFilterPanelAVX2, wgFilterPanelAVX2
+		wg2.filterTaps, wg4.filterTaps = wgFilterTapsAVX2, wgFilterTapsAVX2
 	}
 }
 
-// wgFilterPanelAVX2 is wgFilterPanelGo with the filters of up to eight
-// output channels transformed at once. The vector form writes eight lanes
-// per depth, spilling past mr into the next depths' slots, so the last
-// depths (whose spill would leave the panel) go through the Go form.
-func wgFilterPanelAVX2(a *wgAlgo, g []float32, cin, p0, kb, mr int, dst []float32, us int) {
-	tail := kb // depths left to the Go form: all of them for panels wider than a vector
-	if mr <= 8 {
+// wgFilterTapsAVX2 is wgFilterTapsGo with the filters of eight lanes
+// transformed at once. The vector form writes eight lanes per depth,
+// spilling past mr into the next depths' slots, so the last depths (whose
+// spill would leave the panel) go through the Go form, as do panels wider
+// than eight lanes.
+func wgFilterTapsAVX2(a *wgAlgo, taps []float32, tw, kb, mr int, dst []float32, us int) {
+	tail := kb
+	if tw == 8 {
 		tail = min(kb, ceilDiv(8-mr, mr))
 	}
 	if n := kb - tail; n > 0 {
-		var idx [8]int32
-		for l := range mr {
-			idx[l] = int32(l * cin * 9)
-		}
-		_, _ = g[((mr-1)*cin+p0+n)*9-1], dst[(a.t-1)*us+(n-1)*mr+8-1]
-		// Direct calls: through a func value idx would escape.
+		_, _ = taps[n*72-1], dst[(a.t-1)*us+(n-1)*mr+8-1]
 		if a.m == 4 {
-			wgFilter4AVX2(&g[p0*9], &idx[0], &dst[0], us, mr, n)
+			wgFilter4AVX2(&taps[0], &dst[0], us, mr, n)
 		} else {
-			wgFilter2AVX2(&g[p0*9], &idx[0], &dst[0], us, mr, n)
+			wgFilter2AVX2(&taps[0], &dst[0], us, mr, n)
 		}
 	}
-	wgFilterPanelGo(a, g, cin, p0+kb-tail, tail, mr, dst[(kb-tail)*mr:], us)
+	wgFilterTapsGo(a, taps[(kb-tail)*9*tw:], tw, tail, mr, dst[(kb-tail)*mr:], us)
 }
 
 // wgInputRun4 is wgInputRunGo for F(4×4, 3×3), eight tiles at a time.
@@ -225,10 +221,10 @@ func wgOut4AVX2(src *float32, ms int, dst *float32, w int, b float32, res, tmp *
 // at a time; see asmgen's wgFilter.
 //
 //go:noescape
-func wgFilter2AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
+func wgFilter2AVX2(taps, dst *float32, us, mr, kb int)
 
 //go:noescape
-func wgFilter4AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
+func wgFilter4AVX2(taps, dst *float32, us, mr, kb int)
 
 // sum4 is sum4Go; see moments.
 func sum4(xs []float32, s *[4]float64) {
@@ -272,10 +268,10 @@ func prefetchRows(x []float32, off, stride, rows, n int) {
 //go:noescape
 func prefetchRowsAsm(p *float32, stride, rows, n int)
 
-// panelLanes is panelLanesGo with each group of eight lanes, or the six
-// lanes of an AVX2 A panel, transposed eight depths at a time in AVX2.
+// panelLanes is panelLanesGo with each group of eight lanes, or six lanes
+// (an AVX2 A panel), transposed eight depths at a time in AVX2.
 func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
-	if !hasAVX2 || kc < 8 || valid < 8 && (valid != 6 || w != 6) {
+	if !hasAVX2 || kc < 8 || valid < 8 && valid != 6 {
 		panelLanesGo(dst, src, ld, r0, valid, p0, kc, w)
 		return
 	}
@@ -294,18 +290,18 @@ func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
 
 // transposeLanes is the vector part of panelLanes and panelLanes16: it
 // clears a partial panel, then runs t8 over each group of eight lanes (or
-// t6, if set, over six lanes when valid and w are 6) for the first
-// n = kc&^7 depths, and returns how many lanes (g) and depths it packed.
+// t6 over six lanes when valid is 6) for the first n = kc&^7 depths, and
+// returns how many lanes (g) and depths it packed.
 func transposeLanes[T float32 | uint16](dst []float32, src []T, ld, r0, valid, p0, kc, w int, t8, t6 func(dst *float32, src *T, ld, n, w int)) (g, n int) {
 	dst = dst[:kc*w]
 	if valid < w {
 		clear(dst)
 	}
 	g, n = valid&^7, kc&^7
-	if t6 != nil && valid == 6 && w == 6 {
+	if valid == 6 {
 		g = 6
-		_, _ = src[(r0+5)*ld+p0+n-1], dst[(n-1)*6+5]
-		t6(&dst[0], &src[r0*ld+p0], ld, n, 6)
+		_, _ = src[(r0+5)*ld+p0+n-1], dst[(n-1)*w+5]
+		t6(&dst[0], &src[r0*ld+p0], ld, n, w)
 	}
 	for l := 0; l+8 <= g; l += 8 {
 		_, _ = src[(r0+l+7)*ld+p0+n-1], dst[(n-1)*w+l+7]
@@ -320,20 +316,26 @@ func transposeLanes[T float32 | uint16](dst []float32, src []T, ld, r0, valid, p
 //go:noescape
 func f32Transpose8AVX2(dst, src *float32, ld, n, w int)
 
-// f32Transpose6AVX2 is f32Transpose8AVX2 for six lanes and w = 6; it
-// writes nothing past dst[n*6-1].
+// f32Transpose6AVX2 is f32Transpose8AVX2 for six lanes; lanes 6 and 7
+// are written as zeros except at each block's last depth, which stores
+// only its six lanes (so for w = 6 nothing past dst[n*6-1] is written).
 //
 //go:noescape
 func f32Transpose6AVX2(dst, src *float32, ld, n, w int)
 
-// panelLanes16 is panelLanes16Go with each group of eight lanes decoded
-// and transposed eight depths at a time in AVX2.
+// f16Transpose6AVX2 is f32Transpose6AVX2 for fp16 rows.
+//
+//go:noescape
+func f16Transpose6AVX2(dst *float32, src *uint16, ld, n, w int)
+
+// panelLanes16 is panelLanes16Go with each group of eight lanes, or six
+// lanes, decoded and transposed eight depths at a time in AVX2.
 func panelLanes16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
-	if !hasAVX2 || valid < 8 || kc < 8 {
+	if !hasAVX2 || kc < 8 || valid < 8 && valid != 6 {
 		panelLanes16Go(dst, src, ld, r0, valid, p0, kc, w)
 		return
 	}
-	g, n := transposeLanes(dst, src, ld, r0, valid, p0, kc, w, f16Transpose8AVX2, nil)
+	g, n := transposeLanes(dst, src, ld, r0, valid, p0, kc, w, f16Transpose8AVX2, f16Transpose6AVX2)
 	if n < kc || g < valid {
 		panelLanes16Tail(dst, src, ld, r0, g, valid, p0, n, kc, w)
 	}

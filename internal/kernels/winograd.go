@@ -211,31 +211,33 @@ func winogradWeightPanel(a *wgAlgo, u []float32, w Weights, cin, cout, mpad, kc,
 // panel*mr …) of the transformed weights as one kb×mr A panel per
 // position ξ, at dst[ξ*us]; rows past cout are zero.
 func winogradWeightBlock(a *wgAlgo, dst []float32, w Weights, cin, cout, mr, us, panel, p0, kb int) {
-	// g holds the block's filters of the panel's mr rows, zero past cout.
-	gb := getBuf(mr * kb * 9)
-	defer putBuf(gb)
-	g := *gb
-	for l := range mr {
-		gl := g[l*kb*9 : (l+1)*kb*9]
-		switch co := panel*mr + l; {
-		case co >= cout:
-			clear(gl)
-		case w.F16 != nil:
-			f16ToF32(gl, w.F16[(co*cin+p0)*9:])
-		default:
-			copy(gl, w.F32[(co*cin+p0)*9:])
-		}
+	// The block's filters, tap-major: tap t of input channel p0+kk's filter
+	// for output channel panel*mr+l at taps[(kk*9+t)*tw + l], zero past
+	// cout and past mr, so that a vector holds one tap of tw filters.
+	tw := max(mr, 8)
+	tb := getBuf(kb * 9 * tw)
+	defer putBuf(tb)
+	taps, co := *tb, panel*mr
+	valid := max(0, min(mr, cout-co))
+	if w.F16 != nil {
+		panelLanes16(taps, w.F16, cin*9, co, valid, p0*9, kb*9, tw)
+	} else {
+		panelLanes(taps, w.F32, cin*9, co, valid, p0*9, kb*9, tw)
 	}
-	a.filterPanel(a, g, kb, 0, kb, mr, dst, us)
+	a.filterTaps(a, taps, tw, kb, mr, dst, us)
 }
 
-// wgFilterPanelGo is the pure-Go filterPanel: filter g[l][ci] (the mr rows
-// of g, cin filters of 9 each) for ci in [p0, p0+kb) into dst[ξ*us +
-// (ci-p0)*mr + l].
-func wgFilterPanelGo(a *wgAlgo, g []float32, cin, p0, kb, mr int, dst []float32, us int) {
+// wgFilterTapsGo is the pure-Go filterTaps: the filter of lane l at depth
+// kk, tap t at taps[(kk*9+t)*tw + l], into dst[ξ*us + kk*mr + l], for
+// l < mr.
+func wgFilterTapsGo(a *wgAlgo, taps []float32, tw, kb, mr int, dst []float32, us int) {
+	var g [9]float32
 	for kk := range kb {
 		for l := range mr {
-			a.filter((*[9]float32)(g[(l*cin+p0+kk)*9:]), dst[kk*mr+l:], us)
+			for t := range g {
+				g[t] = taps[(kk*9+t)*tw+l]
+			}
+			a.filter(&g, dst[kk*mr+l:], us)
 		}
 	}
 }

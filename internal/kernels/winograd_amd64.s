@@ -1035,45 +1035,35 @@ wgout4store3:
 	VZEROUPPER
 	RET
 
-// func wgFilter2AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
+// func wgFilter2AVX2(taps *float32, dst *float32, us, mr, kb int)
 //
-// For kk = 0 … kb-1, the filters at f + 9kk + idx[l] (l = 0 … 7) are
+// For kk = 0 … kb-1, the eight filters whose taps are at taps + 72kk
+// (tap t of lane l at taps[72kk + 8t + l], see winogradWeightBlock) are
 // transformed into dst[ξ*us + kk*mr + l]: all eight lanes are stored, so
 // for mr < 8 the lanes past mr land on the next kk's (masked stores are
-// slow on AMD). Taps come in with gathers; each row of G g is made from the
-// taps and transformed and stored at once.
-TEXT ·wgFilter2AVX2(SB), NOSPLIT, $0-48
-	MOVQ f+0(FP), SI
-	MOVQ idx+8(FP), AX
-	MOVQ dst+16(FP), DI
-	MOVQ us+24(FP), DX
+// slow on AMD). Each row of G g is made from the taps and transformed and
+// stored at once.
+TEXT ·wgFilter2AVX2(SB), NOSPLIT, $0-40
+	MOVQ taps+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ us+16(FP), DX
 	SHLQ $2, DX
-	MOVQ mr+32(FP), R8
+	MOVQ mr+24(FP), R8
 	SHLQ $2, R8
-	MOVQ kb+40(FP), CX
+	MOVQ kb+32(FP), CX
 	TESTQ CX, CX
 	JZ wgfilter2done
 
 wgfilter2loop:
-	VMOVDQU (AX), Y14
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, (SI)(Y14*4), Y0
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 4(SI)(Y14*4), Y1
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 8(SI)(Y14*4), Y2
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 12(SI)(Y14*4), Y3
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 16(SI)(Y14*4), Y4
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 20(SI)(Y14*4), Y5
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 24(SI)(Y14*4), Y6
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 28(SI)(Y14*4), Y7
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 32(SI)(Y14*4), Y8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMOVUPS 128(SI), Y4
+	VMOVUPS 160(SI), Y5
+	VMOVUPS 192(SI), Y6
+	VMOVUPS 224(SI), Y7
+	VMOVUPS 256(SI), Y8
 	MOVQ DI, R9
 	VMOVUPS Y0, (R9)
 	VADDPS Y1, Y0, Y15
@@ -1148,7 +1138,7 @@ wgfilter2loop:
 	VMOVUPS Y15, (R9)
 	ADDQ DX, R9
 	VMOVUPS Y8, (R9)
-	ADDQ $36, SI
+	ADDQ $288, SI
 	ADDQ R8, DI
 	DECQ CX
 	JNZ wgfilter2loop
@@ -1157,45 +1147,35 @@ wgfilter2done:
 	VZEROUPPER
 	RET
 
-// func wgFilter4AVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
+// func wgFilter4AVX2(taps *float32, dst *float32, us, mr, kb int)
 //
-// For kk = 0 … kb-1, the filters at f + 9kk + idx[l] (l = 0 … 7) are
+// For kk = 0 … kb-1, the eight filters whose taps are at taps + 72kk
+// (tap t of lane l at taps[72kk + 8t + l], see winogradWeightBlock) are
 // transformed into dst[ξ*us + kk*mr + l]: all eight lanes are stored, so
 // for mr < 8 the lanes past mr land on the next kk's (masked stores are
-// slow on AMD). Taps come in with gathers; each row of G g is made from the
-// taps and transformed and stored at once.
-TEXT ·wgFilter4AVX2(SB), NOSPLIT, $0-48
-	MOVQ f+0(FP), SI
-	MOVQ idx+8(FP), AX
-	MOVQ dst+16(FP), DI
-	MOVQ us+24(FP), DX
+// slow on AMD). Each row of G g is made from the taps and transformed and
+// stored at once.
+TEXT ·wgFilter4AVX2(SB), NOSPLIT, $0-40
+	MOVQ taps+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ us+16(FP), DX
 	SHLQ $2, DX
-	MOVQ mr+32(FP), R8
+	MOVQ mr+24(FP), R8
 	SHLQ $2, R8
-	MOVQ kb+40(FP), CX
+	MOVQ kb+32(FP), CX
 	TESTQ CX, CX
 	JZ wgfilter4done
 
 wgfilter4loop:
-	VMOVDQU (AX), Y14
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, (SI)(Y14*4), Y0
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 4(SI)(Y14*4), Y1
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 8(SI)(Y14*4), Y2
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 12(SI)(Y14*4), Y3
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 16(SI)(Y14*4), Y4
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 20(SI)(Y14*4), Y5
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 24(SI)(Y14*4), Y6
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 28(SI)(Y14*4), Y7
-	VPCMPEQD Y15, Y15, Y15
-	VGATHERDPS Y15, 32(SI)(Y14*4), Y8
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMOVUPS 128(SI), Y4
+	VMOVUPS 160(SI), Y5
+	VMOVUPS 192(SI), Y6
+	VMOVUPS 224(SI), Y7
+	VMOVUPS 256(SI), Y8
 	MOVQ DI, R9
 	VMULPS wgc<>+128(SB), Y0, Y9
 	VMULPS wgc<>+128(SB), Y1, Y10
@@ -1421,7 +1401,7 @@ wgfilter4loop:
 	VMOVUPS Y15, (R9)
 	ADDQ DX, R9
 	VMOVUPS Y8, (R9)
-	ADDQ $36, SI
+	ADDQ $288, SI
 	ADDQ R8, DI
 	DECQ CX
 	JNZ wgfilter4loop

@@ -255,19 +255,56 @@ func TestWinogradRunsMatchGo(t *testing.T) {
 	}
 }
 
-// TestWinogradFilterPanelMatchesGo checks that each algorithm's
-// filterPanel gives the bits of the pure-Go form, for the panel heights of
-// every micro-kernel and depth blocks that start inside the filters.
-func TestWinogradFilterPanelMatchesGo(t *testing.T) {
+// TestWinogradFilterTapsMatchesGo checks that each algorithm's filterTaps
+// gives the bits of the pure-Go form, for the panel heights of every
+// micro-kernel and one wider than a vector.
+func TestWinogradFilterTapsMatchesGo(t *testing.T) {
 	for _, a := range wgAlgos {
-		for _, mr := range []int{4, 6, 8} {
-			const cin, p0, kb = 37, 5, 29
-			g := randSlice(uint64(mr), mr*cin*9)
+		for _, mr := range []int{4, 6, 8, 12} {
+			const kb = 29
+			tw := max(mr, 8)
+			taps := randSlice(uint64(mr), kb*9*tw)
 			us := kb*mr + 3
 			got, want := nanSlice(a.t*us), nanSlice(a.t*us)
-			a.filterPanel(a, g, cin, p0, kb, mr, got, us)
-			wgFilterPanelGo(a, g, cin, p0, kb, mr, want, us)
+			a.filterTaps(a, taps, tw, kb, mr, got, us)
+			wgFilterTapsGo(a, taps, tw, kb, mr, want, us)
 			sameBits(t, name("%s mr=%d", a.name, mr), got, want)
+		}
+	}
+}
+
+// TestWinogradWeightBlock checks the transformed weights of a block, fp16
+// and float32, against a.filter applied to each filter in turn, for
+// panels whole, cut by cout and past it, and depth blocks that start
+// inside the filters.
+func TestWinogradWeightBlock(t *testing.T) {
+	const cin, cout, p0, kb = 37, 14, 5, 29
+	w32 := randSlice(7, cout*cin*9)
+	w16 := toF16(w32)
+	for _, a := range wgAlgos {
+		for _, mr := range []int{4, 6, 8} {
+			for panel := range ceilDiv(cout, mr) + 1 {
+				for _, w := range []Weights{{F32: w32}, {F16: w16}} {
+					us := kb*mr + 3
+					got, want := nanSlice(a.t*us), nanSlice(a.t*us)
+					winogradWeightBlock(a, got, w, cin, cout, mr, us, panel, p0, kb)
+					var g [9]float32
+					for kk := range kb {
+						for l := range mr {
+							g = [9]float32{}
+							if co := panel*mr + l; co < cout {
+								w.Row(g[:], co*cin+p0+kk)
+							}
+							a.filter(&g, want[kk*mr+l:], us)
+						}
+					}
+					// Only the panel's slots are defined: kb×mr per position.
+					for xi := range a.t {
+						sameBits(t, name("%s mr=%d panel %d f16 %v ξ=%d", a.name, mr, panel, w.F16 != nil, xi),
+							got[xi*us:xi*us+kb*mr], want[xi*us:xi*us+kb*mr])
+					}
+				}
+			}
 		}
 	}
 }

@@ -20,10 +20,10 @@ type wgAlgo struct {
 	input func(src []float32, stride int, dst []float32, vs int)
 	// output writes (Aᵀ M A)[i][j] to y[i*m+j], M_ξ being src[ξ*ms].
 	output func(src []float32, ms int, y *[16]float32)
-	// filterPanel writes the transformed filters of depths [p0, p0+kb) of
-	// a panel of mr output channels (wgFilterPanelGo or a vector form with
-	// the same bits).
-	filterPanel func(a *wgAlgo, g []float32, cin, p0, kb, mr int, dst []float32, us int)
+	// filterTaps writes the transformed filters of kb depths of a panel of
+	// mr output channels, given tap-major (wgFilterTapsGo, or a vector form
+	// with the same bits).
+	filterTaps func(a *wgAlgo, taps []float32, tw, kb, mr int, dst []float32, us int)
 	// inputRun and outputRun apply input and output to runs of tiles in
 	// one tile row (wgInputRunGo, wgOutputRunGo, or vector forms with the
 	// same bits).
@@ -41,7 +41,7 @@ type wgAlgo struct {
 // Every coefficient is 0, ±1 or ±½, so it rounds no more than a few
 // additions do; 16 multiplies per 4 outputs instead of 36.
 var wg2 = &wgAlgo{name: "F(2x2,3x3)", m: 2, t: 16, tiles: 128, few: 512,
-	filter: filter2, input: input2, output: output2, filterPanel: wgFilterPanelGo, inputRun: wgInputRunGo, outputRun: wgOutputRunGo}
+	filter: filter2, input: input2, output: output2, filterTaps: wgFilterTapsGo, inputRun: wgInputRunGo, outputRun: wgOutputRunGo}
 
 // wg4 is F(4×4, 3×3) (same paper, section 4.2, interpolation points 0, ±1,
 // ±2 and ∞):
@@ -54,7 +54,7 @@ var wg2 = &wgAlgo{name: "F(2x2,3x3)", m: 2, t: 16, tiles: 128, few: 512,
 // 36 multiplies per 16 outputs instead of 144, at the price of larger
 // coefficients and so a few times F(2×2, 3×3)'s rounding error.
 var wg4 = &wgAlgo{name: "F(4x4,3x3)", m: 4, t: 36, tiles: 64, few: 256,
-	filter: filter4, input: input4, output: output4, filterPanel: wgFilterPanelGo, inputRun: wgInputRunGo, outputRun: wgOutputRunGo}
+	filter: filter4, input: input4, output: output4, filterTaps: wgFilterTapsGo, inputRun: wgInputRunGo, outputRun: wgOutputRunGo}
 
 func filter2(g *[9]float32, dst []float32, us int) {
 	// G g, one column at a time.

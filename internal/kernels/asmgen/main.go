@@ -69,6 +69,7 @@ func sgemmFile() string {
 	a.transpose8("f16Transpose8AVX2", true, 8)
 	a.transpose8("f32Transpose8AVX2", false, 8)
 	a.transpose8("f32Transpose6AVX2", false, 6)
+	a.transpose8("f16Transpose6AVX2", true, 6)
 	a.l(`// func f16ToF32F16C(dst *float32, src *uint16, n int)
 TEXT ·f16ToF32F16C(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
@@ -95,10 +96,11 @@ f16done:
 // values each, n a multiple of 8, written dst[kk*w + l] = row l's value kk,
 // an 8×8 block at a time (load, or VCVTPH2PS for fp16 rows, then unpack,
 // shuffle and 128-bit permutes). With six lanes (the AVX2 kernel's A
-// panels, w = 6) rows 6 and 7 are zeros and each depth's eight stores
-// spill two zeros into the next depth, which the next store overwrites;
-// the last depth of a block stores only its six values, so nothing past
-// the block is written.
+// panels) rows 6 and 7 are zeros and each depth stores eight values: for
+// w = 6 its two zeros spill into the next depth, which the next store
+// overwrites. The last depth of a block stores only its six values, so
+// nothing past the block is written (and, for w > 6, its lanes 6 and 7
+// keep what they held).
 func (a *asm) transpose8(name string, f16 bool, lanes int) {
 	elem, load, lb := 4, "VMOVUPS", "f32t"
 	if f16 {
@@ -968,30 +970,28 @@ func wc(name string) string { return operand("wgc", wgConsts, name) }
 // wgFilter emits wgFilter<m>AVX2, the filter transform of F(m×m, 3×3)
 // (filter2, filter4) of up to eight filters at a time.
 func (a *asm) wgFilter(m int) {
-	a.l(`// func wgFilter%dAVX2(f *float32, idx *int32, dst *float32, us, mr, kb int)
+	a.l(`// func wgFilter%dAVX2(taps *float32, dst *float32, us, mr, kb int)
 //
-// For kk = 0 … kb-1, the filters at f + 9kk + idx[l] (l = 0 … 7) are
+// For kk = 0 … kb-1, the eight filters whose taps are at taps + 72kk
+// (tap t of lane l at taps[72kk + 8t + l], see winogradWeightBlock) are
 // transformed into dst[ξ*us + kk*mr + l]: all eight lanes are stored, so
 // for mr < 8 the lanes past mr land on the next kk's (masked stores are
-// slow on AMD). Taps come in with gathers; each row of G g is made from the
-// taps and transformed and stored at once.
-TEXT ·wgFilter%dAVX2(SB), NOSPLIT, $0-48
-	MOVQ f+0(FP), SI
-	MOVQ idx+8(FP), AX
-	MOVQ dst+16(FP), DI
-	MOVQ us+24(FP), DX
+// slow on AMD). Each row of G g is made from the taps and transformed and
+// stored at once.
+TEXT ·wgFilter%dAVX2(SB), NOSPLIT, $0-40
+	MOVQ taps+0(FP), SI
+	MOVQ dst+8(FP), DI
+	MOVQ us+16(FP), DX
 	SHLQ $2, DX
-	MOVQ mr+32(FP), R8
+	MOVQ mr+24(FP), R8
 	SHLQ $2, R8
-	MOVQ kb+40(FP), CX
+	MOVQ kb+32(FP), CX
 	TESTQ CX, CX
 	JZ wgfilter%ddone
 
 wgfilter%dloop:`, m, m, m, m)
-	a.in("VMOVDQU (AX), Y14")
 	for tap := range 9 {
-		a.in("VPCMPEQD Y15, Y15, Y15")
-		a.in("VGATHERDPS Y15, %s(Y14*4), Y%d", mem(4*tap, "SI"), tap)
+		a.in("VMOVUPS %s, Y%d", mem(32*tap, "SI"), tap)
 	}
 	// Y0–Y8 hold tap 3r+j in register 3r+j. R9 walks ξ.
 	a.in("MOVQ DI, R9")
@@ -1073,7 +1073,7 @@ wgfilter%dloop:`, m, m, m, m)
 			}
 		}
 	}
-	a.l(`	ADDQ $36, SI
+	a.l(`	ADDQ $288, SI
 	ADDQ R8, DI
 	DECQ CX
 	JNZ wgfilter%dloop
