@@ -249,7 +249,7 @@ func wgFilterTapsGo(a *wgAlgo, taps []float32, tw, kb, mr int, dst []float32, us
 // at p0*nb, and holds nb/nr panels of kb×nr values. l0 is a multiple of nr.
 // The patches of a run of lanes in one tile row are first copied, with
 // their zero padding, into a strip of m+2 rows, which a.inputRun
-// transforms.
+// transforms; a run clear of the border is transformed in place.
 func winogradInput(mk *microKernel, a *wgAlgo, v, x []float32, p Conv2DParams, t0, l0, nl, nb, nt, kc, vs, ci0, ci1 int) {
 	nr := mk.nr
 	h, w, hw := p.H, p.W, p.H*p.W
@@ -283,8 +283,15 @@ func winogradInput(mk *microKernel, a *wgAlgo, v, x []float32, p Conv2DParams, t
 		blk := v[p0*nb+kk*nr:]
 		for _, r := range runs {
 			img := x[(r.n*p.Cin+ci)*hw : (r.n*p.Cin+ci+1)*hw]
-			wgStrip(strip, stride, img, h, w, a.m*r.ty-1, a.m*r.tc-1, side, a.m*r.run+2)
+			y0, x0, cols := a.m*r.ty-1, a.m*r.tc-1, a.m*r.run+2
 			l := l0 + r.l
+			// A run clear of the image's border (the VAE's wide images)
+			// is transformed in place: the prefetch has brought its rows.
+			if y0 >= 0 && y0+side <= h && x0 >= 0 && x0+cols <= w && (y0+side-1)*w+x0+cols+wgStripSlack <= hw {
+				a.inputRun(a, img[y0*w+x0:], w, blk[(l-l%nr)*kb+l%nr:], vs, r.run)
+				continue
+			}
+			wgStrip(strip, stride, img, h, w, y0, x0, side, cols)
 			a.inputRun(a, strip, stride, blk[(l-l%nr)*kb+l%nr:], vs, r.run)
 		}
 		// Lanes past the valid tiles are zero.
