@@ -20,6 +20,7 @@ import (
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	t.Setenv("ROENTGEN_MODEL", "")
+	t.Setenv("ROENTGEN_MICRO_KERNEL", "")
 	var out, errb bytes.Buffer
 	code := Run(args, &out, &errb)
 	return out.String(), errb.String(), code
@@ -73,6 +74,25 @@ func TestVersion(t *testing.T) {
 	out, _, code := run(t, "version")
 	if code != 0 || !strings.HasPrefix(out, "roentgen ") || !strings.Contains(out, "revision") || !strings.Contains(out, "micro-kernel "+kernels.MicroKernel()) {
 		t.Errorf("exit %d, %q", code, out)
+	}
+}
+
+// TestMicroKernelFlag checks that --micro-kernel picks the micro-kernel
+// (and that an unknown one is a usage error naming those available).
+func TestMicroKernelFlag(t *testing.T) {
+	orig := strings.Fields(kernels.MicroKernel())[0]
+	t.Cleanup(func() {
+		if err := kernels.UseMicroKernel(orig); err != nil {
+			t.Fatal(err)
+		}
+	})
+	out, _, code := run(t, "--micro-kernel", "go", "version")
+	if code != 0 || !strings.Contains(out, "micro-kernel go 4x4") || !strings.Contains(out, "available: ") {
+		t.Errorf("exit %d, %q", code, out)
+	}
+	_, errOut, code := run(t, "--micro-kernel", "sse9", "version")
+	if code != 2 || !strings.Contains(errOut, `--micro-kernel "sse9" is not available`) || !strings.Contains(errOut, "go") {
+		t.Errorf("exit %d, %q", code, errOut)
 	}
 }
 

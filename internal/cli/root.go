@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/roentgen-dev/roentgen/internal/kernels"
 	"github.com/spf13/cobra"
 )
 
@@ -35,10 +36,11 @@ func ExitCode(err error) int {
 
 // app holds what every command shares.
 type app struct {
-	model   string
-	variant string
-	stdout  io.Writer
-	stderr  io.Writer
+	model       string
+	variant     string
+	microKernel string
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 // NewRoot builds the roentgen command tree writing to the given streams.
@@ -53,6 +55,15 @@ diffusers layout on CPUs, in pure Go. Synthetic images are for research only, ne
 With no --model, commands use a built-in tiny random-weight demo pipeline.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if a.microKernel == "" || a.microKernel == "auto" {
+				return nil
+			}
+			if err := kernels.UseMicroKernel(a.microKernel); err != nil {
+				return usagef("--micro-kernel %v", err)
+			}
+			return nil
+		},
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -60,6 +71,7 @@ With no --model, commands use a built-in tiny random-weight demo pipeline.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.model, "model", os.Getenv("ROENTGEN_MODEL"), "diffusers pipeline folder (default $ROENTGEN_MODEL, else the built-in demo model)")
 	pf.StringVar(&a.variant, "variant", "", `weight variant to prefer, e.g. "fp16" for *.fp16.safetensors (default: full precision, else fp16)`)
+	pf.StringVar(&a.microKernel, "micro-kernel", os.Getenv("ROENTGEN_MICRO_KERNEL"), `GEMM micro-kernel: "auto" (the fastest this CPU has), or one of those "roentgen version" lists (default $ROENTGEN_MICRO_KERNEL, else auto)`)
 	root.AddCommand(a.generateCmd(), a.infoCmd(), a.tokenizeCmd(), a.benchCmd(), versionCmd(stdout))
 	root.AddCommand(a.batchCmd(), a.manifestCmd())
 	for _, c := range root.Commands() {

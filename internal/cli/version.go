@@ -5,6 +5,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/roentgen-dev/roentgen/internal/kernels"
 	"github.com/spf13/cobra"
@@ -48,7 +49,7 @@ func versionCmd(stdout io.Writer) *cobra.Command {
 		Use:   "version",
 		Short: "Print the roentgen version and VCS revision, and the micro-kernel this CPU gets",
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(stdout, "%s\nmicro-kernel %s, %d threads\n", VersionString(), kernels.MicroKernel(), kernels.Threads())
+			_, err := fmt.Fprintf(stdout, "%s\nmicro-kernel %s, %d threads (available: %s)\n", VersionString(), kernels.MicroKernel(), kernels.Threads(), strings.Join(kernels.MicroKernels(), ", "))
 			return err
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
@@ -17,6 +18,29 @@ func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
 // off amd64 or with the noasm tag. Results differ in their last bits
 // between micro-kernels (not between thread counts).
 func MicroKernel() string { return fmt.Sprintf("%s %dx%d", active.name, active.mr, active.nr) }
+
+// MicroKernels names the micro-kernels this CPU can run, fastest first:
+// "avx512", "avx2" and "go", as far as the CPU and build allow.
+func MicroKernels() []string {
+	var names []string
+	for _, k := range kernels() {
+		names = append(names, k.name)
+	}
+	return names
+}
+
+// UseMicroKernel makes every kernel use the micro-kernel called name, one
+// of MicroKernels, instead of the fastest (to compare them, or to avoid
+// one). Call it before any kernel runs.
+func UseMicroKernel(name string) error {
+	for _, k := range kernels() {
+		if k.name == name {
+			active = k
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not available on this CPU and build (available: %s)", name, strings.Join(MicroKernels(), ", "))
+}
 
 // SetThreads sets the number of goroutines the parallel kernels use; n < 1 means 1.
 func SetThreads(n int) {

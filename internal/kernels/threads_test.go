@@ -63,3 +63,22 @@ func TestMicroKernel(t *testing.T) {
 		t.Errorf("MicroKernel() = %q, want %q", got, want)
 	}
 }
+
+// TestUseMicroKernel switches to each available micro-kernel and back, and
+// rejects a name the CPU does not have.
+func TestUseMicroKernel(t *testing.T) {
+	orig := active
+	defer func() { active = orig }()
+	names := MicroKernels()
+	if names[0] != orig.name || names[len(names)-1] != "go" {
+		t.Fatalf("MicroKernels() = %v, active %s", names, orig.name)
+	}
+	for _, n := range names {
+		if err := UseMicroKernel(n); err != nil || active.name != n {
+			t.Fatalf("UseMicroKernel(%q): %v, active %s", n, err, active.name)
+		}
+	}
+	if err := UseMicroKernel("sse9"); err == nil || active.name != "go" {
+		t.Errorf("UseMicroKernel(sse9) = %v, active %s", err, active.name)
+	}
+}
