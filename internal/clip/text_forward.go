@@ -21,12 +21,11 @@ func (t *TextEncoder) Forward(b *graph.Builder, ids *graph.Tensor) *graph.Tensor
 	for i, l := range t.Layers {
 		b.Scope("text_model.encoder.layers."+strconv.Itoa(i), func() {
 			n := l.LayerNorm1.Forward(b, h)
-			h = b.Apply(ops.Add{}, l.SelfAttn.Forward(b, n, n, true), h)
+			h = l.SelfAttn.Forward(b, n, n, h, true)
 			n = l.LayerNorm2.Forward(b, h)
 			m := l.FC1.Forward(b, n) // [B, L, MLP]
 			m = b.Apply(act, m)
-			m = l.FC2.Forward(b, m)
-			h = b.Apply(ops.Add{}, m, h)
+			h = l.FC2.ForwardAdd(b, m, h)
 		})
 	}
 	return t.FinalLayerNorm.Forward(b, h)

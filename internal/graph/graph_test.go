@@ -3,6 +3,7 @@ package graph
 import (
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -152,6 +153,35 @@ func TestCompileReportsShapeErrors(t *testing.T) {
 		return []*Tensor{x}, []*Tensor{y}
 	})
 	if err == nil || !strings.Contains(err.Error(), "down_blocks.0: Linear: input shapes [[2 3]]") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestLinearResidual checks Linear's optional residual input: added to the
+// product, and refused unless it has the output's shape.
+func TestLinearResidual(t *testing.T) {
+	w := []float32{1, 2, 3, 4, 5, 6} // [Out 2, In 3]
+	lin := ops.Linear{W: kernels.Weights{F32: w}, Bias: []float32{0.5, -1}, In: 3, Out: 2}
+	p, err := Compile(NewBuilder(), func(b *Builder) ([]*Tensor, []*Tensor) {
+		x, r := b.Input("x", 2, 3), b.Input("r", 2, 2)
+		return []*Tensor{x, r}, []*Tensor{b.Apply(lin, x, r)}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Run([]float32{1, 0, 2, -1, 1, 1}, []float32{10, 20, 30, 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// x·Wᵀ = [[7, 16], [4, 7]], + bias, + r.
+	if want := []float32{17.5, 35, 34.5, 46}; !slices.Equal(out[0], want) {
+		t.Errorf("got %v, want %v", out[0], want)
+	}
+	_, err = Compile(NewBuilder(), func(b *Builder) ([]*Tensor, []*Tensor) {
+		x, r := b.Input("x", 2, 3), b.Input("r", 2, 3)
+		return []*Tensor{x, r}, []*Tensor{b.Apply(lin, x, r)}
+	})
+	if err == nil || !strings.Contains(err.Error(), "residual of the output's shape [2 2]") {
 		t.Fatalf("got %v", err)
 	}
 }

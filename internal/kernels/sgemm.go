@@ -94,26 +94,41 @@ func (w Weights) packer(ld, lanes int, laneMajor bool) func(dst []float32, l0, n
 //		}
 //	}
 func Linear(out, x []float32, w Weights, bias []float32, rows, inF, outF int) {
-	needLen("Linear", "out", len(out), rows*outF)
-	needLen("Linear", "x", len(x), rows*inF)
-	needLen("Linear", "w", w.len("Linear"), outF*inF)
-	if bias != nil {
-		needLen("Linear", "bias", len(bias), outF)
-	}
-	linear(active, out, x, w, bias, rows, inF, outF)
+	checkLinear("Linear", out, x, w, bias, rows, inF, outF)
+	linear(active, out, x, w, bias, nil, rows, inF, outF)
 }
 
-func linear(mk *microKernel, out, x []float32, w Weights, bias []float32, rows, inF, outF int) {
-	linearWith(mk, out, x, w, bias, rows, inF, outF, aAuto)
+// LinearAdd is Linear plus residual (laid out as out), added as the tiles
+// of the product are stored: out = (x·Wᵀ + bias) + residual, rounded as
+// Linear followed by an add, without a pass of its own.
+func LinearAdd(out, x []float32, w Weights, bias, residual []float32, rows, inF, outF int) {
+	checkLinear("LinearAdd", out, x, w, bias, rows, inF, outF)
+	needLen("LinearAdd", "residual", len(residual), rows*outF)
+	linear(active, out, x, w, bias, residual, rows, inF, outF)
+}
+
+// checkLinear checks the operands of Linear or LinearAdd (op).
+func checkLinear(op string, out, x []float32, w Weights, bias []float32, rows, inF, outF int) {
+	needLen(op, "out", len(out), rows*outF)
+	needLen(op, "x", len(x), rows*inF)
+	needLen(op, "w", w.len(op), outF*inF)
+	if bias != nil {
+		needLen(op, "bias", len(bias), outF)
+	}
+}
+
+func linear(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, rows, inF, outF int) {
+	linearWith(mk, out, x, w, bias, residual, rows, inF, outF, aAuto)
 }
 
 // linearWith is linear with A packed as ap says.
-func linearWith(mk *microKernel, out, x []float32, w Weights, bias []float32, rows, inF, outF int, ap aPacking) {
+func linearWith(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, rows, inF, outF int, ap aPacking) {
 	g := gemmOp{m: rows, n: outF, k: inF, alpha: 1, c: out, ldc: outF, aPacking: ap,
 		packA:   matPacker(x, inF, rows, true),
 		packB:   w.packer(inF, outF, true),
 		colBias: bias,
 	}
+	g.addRows(nil, residual)
 	g.run(mk)
 }
 

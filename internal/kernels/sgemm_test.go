@@ -207,6 +207,31 @@ func TestLinearChannels(t *testing.T) {
 	})
 }
 
+// TestLinearAdd checks that LinearAdd gives the bits of Linear followed by
+// an add, with and without a bias, fp16 and float32 weights, and rows
+// longer than rowAddsInKernel (the residual then goes through the
+// epilogue pass).
+func TestLinearAdd(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
+		for _, s := range []struct{ rows, in, out int }{{37, 23, 19}, {300, 330, 40}, {1, 5, 7}, {3, 9, rowAddsInKernel + 21}} {
+			x, w := randSlice(1, s.rows*s.in), randSlice(2, s.out*s.in)
+			bias, res := randSlice(3, s.out), randSlice(4, s.rows*s.out)
+			for _, wt := range []Weights{{F32: w}, {F16: toF16(w)}} {
+				for _, b := range [][]float32{bias, nil} {
+					want := make([]float32, s.rows*s.out)
+					Linear(want, x, wt, b, s.rows, s.in, s.out)
+					for i := range want {
+						want[i] += res[i]
+					}
+					got := nanSlice(len(want))
+					LinearAdd(got, x, wt, b, res, s.rows, s.in, s.out)
+					sameBits(t, name("%+v f16 %v bias %v", s, wt.F16 != nil, b != nil), got, want)
+				}
+			}
+		}
+	})
+}
+
 // TestPanelLanes16MatchesGo checks the vector fp16 lane packing (eight
 // lanes by eight depths per block, Go for what is left) against
 // panelLanes16Go bit for bit, for every panel width, short and ragged

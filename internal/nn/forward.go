@@ -37,6 +37,12 @@ func (l *Linear) Forward(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
 	return b.Apply(l.op(), x)
 }
 
+// ForwardAdd is Forward plus residual (of the output's shape), added in
+// the same pass.
+func (l *Linear) ForwardAdd(b *graph.Builder, x, residual *graph.Tensor) *graph.Tensor {
+	return b.Apply(l.op(), x, residual)
+}
+
 // FromChannels applies the layer to the pixels of x [N, In, H, W] as
 // tokens: [N, H*W, Out], without a separate transpose.
 func (l *Linear) FromChannels(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
@@ -104,12 +110,16 @@ func (u *Upsample2D) Forward(b *graph.Builder, x *graph.Tensor, oh, ow int) *gra
 }
 
 // Forward attends from x [B, L, C] to ctx [B, Lk, Cctx] (ctx = x for
-// self-attention); causal masks later keys.
-func (a *Attention) Forward(b *graph.Builder, x, ctx *graph.Tensor, causal bool) *graph.Tensor {
+// self-attention); causal masks later keys. A non-nil residual (of x's
+// shape) is added by the output projection.
+func (a *Attention) Forward(b *graph.Builder, x, ctx, residual *graph.Tensor, causal bool) *graph.Tensor {
 	q := a.ToQ.Forward(b, x)
 	k := a.ToK.Forward(b, ctx)
 	v := a.ToV.Forward(b, ctx)
 	scale := float32(1 / math.Sqrt(float64(a.HeadDim)))
 	o := b.Apply(ops.Attention{Heads: a.Heads, Scale: scale, Causal: causal}, q, k, v) // [B, L, heads*d]
+	if residual != nil {
+		return a.ToOut.ForwardAdd(b, o, residual)
+	}
 	return a.ToOut.Forward(b, o)
 }

@@ -86,14 +86,13 @@ func (blk *BasicTransformerBlock) Forward(b *graph.Builder, h, ctx *graph.Tensor
 	if blk.OnlyCrossAttn {
 		self = ctx
 	}
-	h = b.Apply(ops.Add{}, blk.Attn1.Forward(b, n, self, false), h)
+	h = blk.Attn1.Forward(b, n, self, h, false)
 	n = blk.Norm2.Forward(b, h)
-	h = b.Apply(ops.Add{}, blk.Attn2.Forward(b, n, ctx, false), h)
+	h = blk.Attn2.Forward(b, n, ctx, h, false)
 	n = blk.Norm3.Forward(b, h)
 	f := blk.FF.Proj.Forward(b, n) // [B, L, 8C]
 	f = b.Apply(ops.GEGLU{}, f)    // [B, L, 4C]
-	f = blk.FF.Out.Forward(b, f)
-	return b.Apply(ops.Add{}, f, h)
+	return blk.FF.Out.ForwardAdd(b, f, h)
 }
 
 func scope(name string, i int) string { return name + "." + strconv.Itoa(i) }

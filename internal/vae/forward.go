@@ -41,7 +41,7 @@ func (m *MidBlock) attention(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
 	hgt, wid := x.Shape[2], x.Shape[3]
 	n := m.AttnNorm.Forward(b, x, false)
 	n = b.Apply(ops.ToTokens{}, n) // [B, H*W, C]
-	a := m.Attention.Forward(b, n, n, false)
+	a := m.Attention.Forward(b, n, n, nil, false)
 	a = b.Apply(ops.FromTokens{H: hgt, W: wid}, a) // [B, C, H, W]
 	return b.Apply(ops.Add{}, a, x)
 }

@@ -16,13 +16,23 @@ type Linear struct {
 
 func (Linear) Name() string { return "Linear" }
 
+// Plan takes x [..., In] and, optionally, a residual of the output's shape
+// [..., Out], which is added as the product is stored.
 func (l Linear) Plan(in [][]int) (Plan, error) {
-	if len(in) != 1 || len(in[0]) == 0 || in[0][len(in[0])-1] != l.In {
-		return Plan{}, badShapes(l, in, fmt.Sprintf("want [..., %d]", l.In))
+	if len(in) < 1 || len(in) > 2 || len(in[0]) == 0 || in[0][len(in[0])-1] != l.In {
+		return Plan{}, badShapes(l, in, fmt.Sprintf("want [..., %d] and optionally a residual [..., %d]", l.In, l.Out))
 	}
 	out := append([]int(nil), in[0]...)
 	out[len(out)-1] = l.Out
 	rows := numel(in[0]) / l.In
+	if len(in) == 2 {
+		if !slices.Equal(in[1], out) {
+			return Plan{}, badShapes(l, in, fmt.Sprintf("want a residual of the output's shape %v", out))
+		}
+		return Plan{Out: out, FLOPs: l.flops(rows), Shape: l.shape(rows), Run: func(o []float32, x [][]float32) {
+			kernels.LinearAdd(o, x[0], l.W, l.Bias, x[1], rows, l.In, l.Out)
+		}}, nil
+	}
 	return Plan{Out: out, FLOPs: l.flops(rows), Shape: l.shape(rows), Run: func(o []float32, x [][]float32) {
 		kernels.Linear(o, x[0], l.W, l.Bias, rows, l.In, l.Out)
 	}}, nil
