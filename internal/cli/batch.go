@@ -299,18 +299,22 @@ func (s *signals) release() {
 	close(s.done)
 }
 
-// batchProgress draws images done/total, images per minute and the ETA on
-// a terminal.
+// batchProgress shows images done/total, images per minute and the ETA:
+// redrawn on a terminal, elsewhere as log lines at most one every
+// logEvery (see progress).
 type batchProgress struct {
 	w          io.Writer
-	enabled    bool
+	mode       progressMode
+	logEvery   time.Duration
 	start      time.Time
+	lastLog    time.Time
 	done, made int
 	total      int
 }
 
 func newBatchProgress(w io.Writer, quiet bool, plan *batch.Plan) *batchProgress {
-	return &batchProgress{w: w, enabled: !quiet && isTerminal(w), start: time.Now(), done: plan.Done, total: plan.Items}
+	now := time.Now()
+	return &batchProgress{w: w, mode: modeFor(w, quiet), logEvery: logEvery, start: now, lastLog: now, done: plan.Done, total: plan.Items}
 }
 
 func (b *batchProgress) rate() float64 {
@@ -323,18 +327,24 @@ func (b *batchProgress) rate() float64 {
 func (b *batchProgress) add() {
 	b.done++
 	b.made++
-	if !b.enabled {
-		return
+	left := eta(b.made, b.made+b.total-b.done, time.Since(b.start))
+	switch b.mode {
+	case progressTerminal:
+		const width = 30
+		bar := width * b.done / max(b.total, 1)
+		fmt.Fprintf(b.w, "\rbatch [%s%s] %d/%d images  %.1f images/min  ETA %s ", strings.Repeat("=", bar), strings.Repeat(" ", width-bar),
+			b.done, b.total, b.rate(), left)
+	case progressLog:
+		if b.done == b.total || time.Since(b.lastLog) < b.logEvery {
+			return // the summary line follows the last image
+		}
+		b.lastLog = time.Now()
+		fmt.Fprintf(b.w, "roentgen: batch %d/%d images, %.2f images/min, ETA %s\n", b.done, b.total, b.rate(), left)
 	}
-	const width = 30
-	bar := width * b.done / max(b.total, 1)
-	eta := time.Duration(float64(b.total-b.done) / b.rate() * float64(time.Minute)).Round(time.Second)
-	fmt.Fprintf(b.w, "\rbatch [%s%s] %d/%d images  %.1f images/min  ETA %s ", strings.Repeat("=", bar), strings.Repeat(" ", width-bar),
-		b.done, b.total, b.rate(), eta)
 }
 
 func (b *batchProgress) finish() {
-	if b.enabled && b.made > 0 {
+	if b.mode == progressTerminal && b.made > 0 {
 		fmt.Fprintln(b.w)
 	}
 }

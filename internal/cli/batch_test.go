@@ -342,7 +342,7 @@ func checkNoCorruptFiles(t *testing.T, out string, want map[string]string) {
 
 func TestBatchProgressLine(t *testing.T) {
 	var b bytes.Buffer
-	p := &batchProgress{w: &b, enabled: true, start: time.Now().Add(-time.Minute), done: 2, total: 10}
+	p := &batchProgress{w: &b, mode: progressTerminal, start: time.Now().Add(-time.Minute), done: 2, total: 10}
 	p.add()
 	p.add()
 	if s := b.String(); !strings.Contains(s, "] 4/10 images  2.0 images/min  ETA 3m0s") {
@@ -350,5 +350,27 @@ func TestBatchProgressLine(t *testing.T) {
 	}
 	if got := strconv.Itoa(p.made); got != "2" {
 		t.Error(got)
+	}
+}
+
+// TestBatchProgressLog checks the log lines a batch writes where stderr is
+// not a terminal: one per image at most every logEvery, none for the last
+// (the summary follows it).
+func TestBatchProgressLog(t *testing.T) {
+	var b bytes.Buffer
+	start := time.Now().Add(-time.Minute)
+	p := &batchProgress{w: &b, mode: progressLog, logEvery: 0, start: start, lastLog: start, done: 2, total: 5}
+	p.add()
+	p.add()
+	p.add()
+	want := "roentgen: batch 3/5 images, 1.00 images/min, ETA 2m0s\nroentgen: batch 4/5 images, 2.00 images/min, ETA 30s\n"
+	if got := b.String(); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	b.Reset()
+	p = &batchProgress{w: &b, mode: progressLog, logEvery: time.Hour, start: start, lastLog: start, done: 0, total: 5}
+	p.add()
+	if b.Len() != 0 {
+		t.Errorf("logged %q within logEvery", b.String())
 	}
 }
