@@ -144,7 +144,19 @@ func UpsampleNearest(out, x []float32, nc, h, w, oh, ow int) {
 		for c := lo; c < hi; c++ {
 			src, dst := x[c*h*w:(c+1)*h*w], out[c*oh*ow:(c+1)*oh*ow]
 			for y, sy := range ys {
-				row, d := src[sy*w:(sy+1)*w], dst[y*ow:(y+1)*ow]
+				d := dst[y*ow : (y+1)*ow]
+				if y > 0 && ys[y-1] == sy { // a repeated source row: copy the row just made
+					copy(d, dst[(y-1)*ow:y*ow])
+					continue
+				}
+				row := src[sy*w : (sy+1)*w]
+				if ow == 2*w { // exact doubling, the VAE's and U-Net's case
+					d = d[:2*len(row)]
+					for j, v := range row {
+						d[2*j], d[2*j+1] = v, v
+					}
+					continue
+				}
 				for j, sx := range xs {
 					d[j] = row[sx]
 				}

@@ -185,6 +185,24 @@ func TestUpsampleNearest(t *testing.T) {
 	UpsampleNearest(out, x, 1, 2, 3, 3, 5)
 	want := []float64{1, 1, 2, 2, 3, 1, 1, 2, 2, 3, 4, 4, 5, 5, 6}
 	checkClose(t, "2x3->3x5", out, want, 0, 0)
+	// Every path (exact doubling, repeated rows, gathered columns, equal
+	// and shrinking sizes) against the index rule, over two channels.
+	for _, c := range [][4]int{{2, 3, 4, 6}, {3, 4, 6, 8}, {2, 3, 4, 5}, {3, 5, 7, 10}, {4, 4, 4, 4}, {5, 6, 3, 2}} {
+		h, w, oh, ow := c[0], c[1], c[2], c[3]
+		x := randSlice(uint64(h*w), 2*h*w)
+		got := nanSlice(2 * oh * ow)
+		UpsampleNearest(got, x, 2, h, w, oh, ow)
+		ys, xs := nearestIndex(h, oh), nearestIndex(w, ow)
+		want := make([]float32, len(got))
+		for ch := range 2 {
+			for y := range oh {
+				for j := range ow {
+					want[(ch*oh+y)*ow+j] = x[(ch*h+ys[y])*w+xs[j]]
+				}
+			}
+		}
+		sameBits(t, name("%dx%d->%dx%d", h, w, oh, ow), got, want)
+	}
 }
 
 func TestF16ToF32(t *testing.T) {
