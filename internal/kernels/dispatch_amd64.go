@@ -168,7 +168,7 @@ func wgFilterTapsAVX2(a *wgAlgo, taps []float32, tw, kb, mr int, dst []float32, 
 		tail = min(kb, ceilDiv(8-mr, mr))
 	}
 	if n := kb - tail; n > 0 {
-		_, _ = taps[n*72-1], dst[(a.t-1)*us+(n-1)*mr+8-1]
+		_, _ = taps[n*9*tw-1], dst[(a.t-1)*us+(n-1)*mr+8-1]
 		if a.m == 4 {
 			wgFilter4AVX2(&taps[0], &dst[0], us, mr, n)
 		} else {
