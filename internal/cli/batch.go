@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -330,9 +329,7 @@ func (b *batchProgress) add() {
 	left := eta(b.made, b.made+b.total-b.done, time.Since(b.start))
 	switch b.mode {
 	case progressTerminal:
-		const width = 30
-		bar := width * b.done / max(b.total, 1)
-		fmt.Fprintf(b.w, "\rbatch [%s%s] %d/%d images  %.1f images/min  ETA %s ", strings.Repeat("=", bar), strings.Repeat(" ", width-bar),
+		fmt.Fprintf(b.w, "\rbatch [%s] %d/%d images  %.1f images/min  ETA %s ", bar(b.done, b.total),
 			b.done, b.total, b.rate(), left)
 	case progressLog:
 		if b.done == b.total || time.Since(b.lastLog) < b.logEvery {

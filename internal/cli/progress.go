@@ -59,6 +59,13 @@ func newProgress(w io.Writer, quiet bool) *progress {
 	return &progress{w: w, mode: modeFor(w, quiet), logEvery: logEvery}
 }
 
+// bar draws done of total as a 30-character terminal progress bar.
+func bar(done, total int) string {
+	const width = 30
+	n := width * done / max(total, 1)
+	return strings.Repeat("=", n) + strings.Repeat(" ", width-n)
+}
+
 // eta is the time the remaining steps take at the rate so far.
 func eta(done, total int, elapsed time.Duration) time.Duration {
 	if done <= 0 {
@@ -79,10 +86,8 @@ func (p *progress) event(e pipeline.Event) {
 func (p *progress) terminal(e pipeline.Event) {
 	switch {
 	case e.Stage == "denoise" && e.Step > 0:
-		const width = 30
-		done := width * e.Step / e.Total
 		rate := float64(e.Step) / e.Elapsed.Seconds()
-		fmt.Fprintf(p.w, "\rdenoise [%s%s] %d/%d  %.2f it/s  ETA %s ", strings.Repeat("=", done), strings.Repeat(" ", width-done),
+		fmt.Fprintf(p.w, "\rdenoise [%s] %d/%d  %.2f it/s  ETA %s ", bar(e.Step, e.Total),
 			e.Step, e.Total, rate, eta(e.Step, e.Total, e.Elapsed))
 	case e.Done && e.Stage == "denoise":
 		fmt.Fprintf(p.w, "\n%-8s %8.2fs\n", e.Stage, e.Elapsed.Seconds())
