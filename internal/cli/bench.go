@@ -35,6 +35,7 @@ type benchResult struct {
 	UNetStepImageS  float64      `json:"unet_step_per_image_s"` // unet_step_s / batch_size
 	VAEDecodeS      float64      `json:"vae_decode_s"`          // one image (the mean over the batch)
 	UNetGFLOPs      float64      `json:"unet_gflop_per_step"`
+	UNetGFLOPsOnce  float64      `json:"unet_gflop_once"` // added to the first step: the prompt's cross-attention keys and values
 	UNetGFLOPS      float64      `json:"unet_gflop_s"`
 	VAEGFLOPs       float64      `json:"vae_gflop"`
 	VAEGFLOPS       float64      `json:"vae_gflop_s"`
@@ -142,6 +143,7 @@ values to choose the batch size with the best throughput on a machine.`,
 			_, us, vs := p.Stats()
 			uf, vf := us.FLOPs, vs.FLOPs
 			r.UNetGFLOPs, r.VAEGFLOPs = float64(uf)/1e9, float64(vf)/1e9 // the batch-2B program is the whole guided step; the VAE decodes one image
+			r.UNetGFLOPsOnce = float64(us.SlowFLOPs) / 1e9
 			r.UNetGFLOPS = r.UNetGFLOPs / r.UNetStepS
 			r.VAEGFLOPS = r.VAEGFLOPs / r.VAEDecodeS
 			r.PeakRSSBytes = peakRSS()
@@ -158,7 +160,7 @@ values to choose the batch size with the best throughput on a machine.`,
 			fmt.Fprintf(a.stdout, "model %s, %dx%d, %d guided steps, %d threads (%s, %s micro-kernel)\n", r.Model, r.Width, r.Height, r.Steps, r.Threads, runtime.GOARCH, r.MicroKernel)
 			fmt.Fprintf(a.stdout, "  load           %7.2f s\n", r.LoadS)
 			fmt.Fprintf(a.stdout, "  text encoder   %7.2f s\n", r.TextEncoderS)
-			fmt.Fprintf(a.stdout, "  U-Net step     %7.2f s median of steps after the first (first %.2f s), %.0f GFLOP, %.0f GFLOP/s\n", r.UNetStepS, r.UNetFirstStepS, r.UNetGFLOPs, r.UNetGFLOPS)
+			fmt.Fprintf(a.stdout, "  U-Net step     %7.2f s median of steps after the first (first %.2f s), %.0f GFLOP, %.0f GFLOP/s (the first also %.1f GFLOP of prompt keys and values)\n", r.UNetStepS, r.UNetFirstStepS, r.UNetGFLOPs, r.UNetGFLOPS, r.UNetGFLOPsOnce)
 			if batchSize > 1 {
 				fmt.Fprintf(a.stdout, "                 %7.2f s per image (batch of %d)\n", r.UNetStepImageS, batchSize)
 			}

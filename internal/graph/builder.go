@@ -28,7 +28,10 @@ type node struct {
 	lastUse  int
 	off      int // offset in the program's arena
 	isOutput bool
-	scope    string
+	// slow marks a SlowInput and every op computed from slow nodes alone:
+	// its value stays valid while the slow inputs repeat.
+	slow  bool
+	scope string
 }
 
 // Builder records a forward pass. Each method adds one op; a shape error
@@ -66,6 +69,18 @@ func (b *Builder) Input(name string, shape ...int) *Tensor {
 	return b.add(&node{g: g, shape: slices.Clone(shape), scope: name})
 }
 
+// SlowInput is Input for a value that usually repeats from one run to the
+// next, such as a prompt's encoding across the denoising steps. The ops
+// computed from slow inputs alone (the cross-attention keys and values)
+// keep their outputs for the whole run, and a later Run skips them while
+// every slow input is bit for bit what it was: the same values, without
+// the work.
+func (b *Builder) SlowInput(name string, shape ...int) *Tensor {
+	t := b.Input(name, shape...)
+	b.nodes[t.id].slow = true
+	return t
+}
+
 func (b *Builder) add(n *node) *Tensor {
 	b.nodes = append(b.nodes, n)
 	id := len(b.nodes) - 1
@@ -91,6 +106,13 @@ func (b *Builder) Apply(k ops.Kernel, in ...*Tensor) *Tensor {
 	op := &ops.Op{Name: k.Name(), ID: int64(id), P: p, InDims: dims}
 	size := numel(p.Out)
 	op.Out = func() []float32 { off := b.nodes[id].off; return b.prog.arena[off : off+size] }
+	slow := len(ids) > 0
+	for _, c := range ids {
+		slow = slow && b.nodes[c].slow
+	}
+	if slow {
+		op.Keep = func() bool { return b.prog.slowKept }
+	}
 	g, err := gorgonia.ApplyOp(op, children...)
 	if err != nil {
 		panic(buildError{fmt.Errorf("%s: gorgonia: %w", b.scope(), err)})
@@ -98,7 +120,7 @@ func (b *Builder) Apply(k ops.Kernel, in ...*Tensor) *Tensor {
 	for _, c := range ids {
 		b.nodes[c].lastUse = id
 	}
-	return b.add(&node{g: g, shape: p.Out, op: op, inputs: ids, scope: b.scope()})
+	return b.add(&node{g: g, shape: p.Out, op: op, inputs: ids, slow: slow, scope: b.scope()})
 }
 
 func numel(s []int) int {

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 
@@ -21,6 +22,11 @@ type Program struct {
 	outputs []int
 	size    int // arena length in float32s
 	flops   int64
+	slowOps int64 // FLOPs of the slow ops
+	// slowValid: the slow nodes' slots hold the results of the last
+	// completed run; slowKept: this run's slow inputs repeat that run's,
+	// so the slow ops skip their kernels (ops.Op.Keep).
+	slowValid, slowKept bool
 }
 
 // Compile finishes a graph whose inputs are ins (in the order Run takes
@@ -49,7 +55,10 @@ func Compile(b *Builder, build func(b *Builder) (ins, outs []*Tensor)) (p *Progr
 		p.outputs = append(p.outputs, t.id)
 	}
 	for _, n := range b.nodes {
-		if n.op != nil {
+		switch {
+		case n.op != nil && n.slow:
+			p.slowOps += n.op.P.FLOPs
+		case n.op != nil:
 			p.flops += n.op.P.FLOPs
 		}
 	}
@@ -73,6 +82,7 @@ func (p *Program) allocate() error {
 	} else {
 		p.arena = make([]float32, p.size)
 	}
+	p.slowValid = false
 	for _, id := range p.inputs {
 		n := p.b.nodes[id]
 		v := tensor.New(tensor.WithShape(n.shape...), tensor.WithBacking(p.slot(id)))
@@ -119,17 +129,23 @@ func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
 			return nil, err
 		}
 	}
+	keep := p.slowValid
 	for i, id := range p.inputs {
 		dst := p.slot(id)
 		if len(inputs[i]) != len(dst) {
 			return nil, fmt.Errorf("graph: input %s has %d values, want %d (shape %v)", p.b.nodes[id].scope, len(inputs[i]), len(dst), p.b.nodes[id].shape)
 		}
+		if keep && p.b.nodes[id].slow && !sameBits(dst, inputs[i]) {
+			keep = false
+		}
 		copy(dst, inputs[i])
 	}
 	defer p.vm.Reset()
+	p.slowKept, p.slowValid = keep, false
 	if err := p.vm.RunAll(); err != nil {
 		return nil, fmt.Errorf("graph: %w", err)
 	}
+	p.slowValid = true
 	out := make([][]float32, len(p.outputs))
 	for i, id := range p.outputs {
 		out[i] = slices.Clone(p.slot(id))
@@ -140,8 +156,27 @@ func (p *Program) Run(inputs ...[]float32) ([][]float32, error) {
 // ArenaBytes is the size of the activation arena.
 func (p *Program) ArenaBytes() int64 { return int64(p.size) * 4 }
 
-// FLOPs is the arithmetic of one run, counting a multiply-add as two.
+// FLOPs is the arithmetic of a run whose slow inputs repeat the previous
+// run's (every run but the first of a denoising loop), counting a
+// multiply-add as two.
 func (p *Program) FLOPs() int64 { return p.flops }
+
+// SlowFLOPs is the arithmetic a run adds when its slow inputs change (or
+// on the first run): that of the ops computed from them alone.
+func (p *Program) SlowFLOPs() int64 { return p.slowOps }
+
+// sameBits reports whether a and b hold the same float32 bit patterns.
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // Close releases the tape machine and the arena.
 func (p *Program) Close() error {

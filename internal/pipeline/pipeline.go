@@ -93,6 +93,7 @@ func (p *Pipeline) Close() error {
 // NetStats describes one compiled network at the last shapes it ran.
 type NetStats struct {
 	FLOPs      int64 // arithmetic of one run, a multiply-add counting two
+	SlowFLOPs  int64 // what a run adds when its slow inputs change (graph.Program.SlowFLOPs)
 	ArenaBytes int64 // its activation arena
 }
 
@@ -100,7 +101,7 @@ func statsOf(prog *graph.Program) NetStats {
 	if prog == nil {
 		return NetStats{}
 	}
-	return NetStats{FLOPs: prog.FLOPs(), ArenaBytes: prog.ArenaBytes()}
+	return NetStats{FLOPs: prog.FLOPs(), SlowFLOPs: prog.SlowFLOPs(), ArenaBytes: prog.ArenaBytes()}
 }
 
 // Stats returns the text encoder's, U-Net's and VAE decoder's NetStats;

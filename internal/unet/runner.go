@@ -59,7 +59,9 @@ func (r *Runner) compile(s [4]int) error {
 	p, err := graph.Compile(graph.NewBuilder(), func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
 		x := b.Input("sample", s[0], a.In, s[1], s[2])
 		t := b.Input("timestep_embedding", s[0], a.C0)
-		c := b.Input("encoder_hidden_states", s[0], s[3], a.CrossDim)
+		// The prompt encoding repeats every step: its keys and values are
+		// projected once per image (graph.Builder.SlowInput).
+		c := b.SlowInput("encoder_hidden_states", s[0], s[3], a.CrossDim)
 		return []*graph.Tensor{x, t, c}, []*graph.Tensor{r.m.Forward(b, x, t, c)}
 	})
 	if err != nil {
