@@ -93,12 +93,15 @@ func (p *Program) allocate() error {
 	return nil
 }
 
-// Release frees the arena but keeps the compiled graph; the next Run
-// allocates it again. Outputs returned earlier stay valid (they are copies).
+// Release gives up the arena but keeps the compiled graph; the next Run
+// allocates it again. A mapped arena is kept for the next program that
+// needs one (mapArena). Outputs returned earlier stay valid (they are
+// copies).
 func (p *Program) Release() {
 	p.arena = nil
-	if p.mapped != nil {
-		p.mapped.free()
+	if p.mapped != nil && p.mapped.b != nil {
+		releaseArena(p.mapped.b)
+		p.mapped.b = nil
 	}
 }
 

@@ -85,9 +85,12 @@ func (p *Pipeline) Encode(prompt string, warn io.Writer) ([]float32, error) {
 	return e, nil
 }
 
-// Close releases the compiled graphs and unmaps the weights.
+// Close releases the compiled graphs, the arena memory kept for reuse and
+// the weights.
 func (p *Pipeline) Close() error {
-	return errors.Join(p.text.Close(), p.unet.Close(), p.vae.Close(), p.Models.Close())
+	err := errors.Join(p.text.Close(), p.unet.Close(), p.vae.Close(), p.Models.Close())
+	graph.DropArenas()
+	return err
 }
 
 // NetStats describes one compiled network at the last shapes it ran.

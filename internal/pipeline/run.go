@@ -98,7 +98,8 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 	r.res.Latents = latents
 	// Only one network works at a time: hand the U-Net's activations and
 	// mapped weights back before the VAE needs its own, so peak memory is
-	// the larger stage, not the sum.
+	// the larger stage, not the sum. The VAE's arena reuses the U-Net's
+	// memory (graph.Program.Release), so its first pages are already in.
 	p.text.Release()
 	p.unet.Release()
 	p.Models.release("text_encoder")
@@ -120,9 +121,10 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 	})
 }
 
-// freeScratch returns the kernels' pooled scratch and the released arenas
-// to the operating system, so that the next stage's peak does not stack on
-// this one's.
+// freeScratch returns the kernels' pooled scratch and the Go heap's free
+// memory to the operating system, so that the next stage's peak does not
+// stack on this one's. Mapped arenas are kept for the next stage, resized
+// to its need (graph.Program.Release).
 func freeScratch() {
 	kernels.DropScratch()
 	debug.FreeOSMemory()
