@@ -343,3 +343,74 @@ func TestReleasedArenasAreReused(t *testing.T) {
 		t.Errorf("%d arenas kept, want the one passed from program to program", len(arenas.free))
 	}
 }
+
+// TestInPlacePlanning checks that an InPlace op (GroupNorm) takes its
+// input's slot only when it is that input's last use and the input is an
+// intermediate, and that the results are those of separate buffers.
+func TestInPlacePlanning(t *testing.T) {
+	const n, c, hw = 2, 4, 5
+	w := make([]float32, hw*hw)
+	for i := range w {
+		w[i] = float32(i%7)*0.1 - 0.3
+	}
+	gamma, beta := []float32{1, 0.5, -1, 2}, []float32{0, 0.1, 0.2, -0.3}
+	lin := ops.Linear{W: kernels.Weights{F32: w}, In: hw, Out: hw}
+	gn := ops.GroupNorm{Gamma: gamma, Beta: beta, Groups: 2, Eps: 1e-5, SiLU: true}
+	x := make([]float32, n*c*hw)
+	for i := range x {
+		x[i] = float32(i%11)*0.2 - 1
+	}
+	// The reference, with a buffer per value.
+	h := make([]float32, len(x))
+	kernels.Linear(h, x, kernels.Weights{F32: w}, nil, n*c, hw, hw)
+	g := make([]float32, len(x))
+	kernels.GroupNorm(g, h, gamma, beta, n, c, hw, 2, 1e-5, true)
+	for _, tc := range []struct {
+		name    string
+		reuse   bool // h is used again after the norm
+		onInput bool // the norm reads the input itself
+	}{{"last use", false, false}, {"used again", true, false}, {"input", false, true}} {
+		var hn, gnode *Tensor
+		p, err := Compile(NewBuilder(), func(b *Builder) ([]*Tensor, []*Tensor) {
+			in := b.Input("x", n, c, hw)
+			hn = in
+			if !tc.onInput {
+				hn = b.Apply(lin, in)
+			}
+			gnode = b.Apply(gn, hn)
+			out := b.Apply(ops.Unary{Act: ops.GELU}, gnode)
+			if tc.reuse {
+				out = b.Apply(ops.Add{}, out, hn)
+			}
+			return []*Tensor{in}, []*Tensor{out}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared := p.b.nodes[hn.id].off == p.b.nodes[gnode.id].off
+		if want := tc.name == "last use"; shared != want {
+			t.Errorf("%s: norm output shares its input's slot: %v, want %v", tc.name, shared, want)
+		}
+		out, err := p.Run(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := h
+		if tc.onInput {
+			src = make([]float32, len(x))
+			kernels.GroupNorm(src, x, gamma, beta, n, c, hw, 2, 1e-5, true)
+		} else {
+			src = g
+		}
+		for i, v := range src {
+			want := float32(0.5 * float64(v) * (1 + math.Erf(float64(v)/math.Sqrt2)))
+			if tc.reuse {
+				want += h[i]
+			}
+			if math.Abs(float64(out[0][i]-want)) > 1e-5 {
+				t.Fatalf("%s: out[%d] = %v, want %v", tc.name, i, out[0][i], want)
+			}
+		}
+		p.Close()
+	}
+}

@@ -8,7 +8,8 @@ import (
 // GroupNorm normalises x [N, C, HW] over groups of C/groups channels and
 // applies the per-channel affine gamma, beta, then SiLU if silu is set. The
 // statistics are two-pass float64 sums, exact enough for groups of millions
-// of elements. The naive reference is
+// of elements. out may be x: each group is read whole before it is
+// written. The naive reference is
 //
 //	for n, g := range [N, groups] {
 //		xs := x[n, g*C/groups : (g+1)*C/groups, :]

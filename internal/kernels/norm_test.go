@@ -46,6 +46,13 @@ func TestGroupNorm(t *testing.T) {
 				}
 			}
 			checkClose(t, name("%+v silu=%v", c, silu), out, want, 1e-5, 1e-5)
+			// In place (out = x), as the graph planner may run it: the same bits.
+			GroupNorm(x, x, gamma, beta, c.n, c.c, c.hw, c.g, 1e-5, silu)
+			for i := range x {
+				if math.Float32bits(x[i]) != math.Float32bits(out[i]) {
+					t.Fatalf("%+v silu=%v: in place [%d] = %v, want %v", c, silu, i, x[i], out[i])
+				}
+			}
 		}
 	}
 }

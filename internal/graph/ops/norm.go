@@ -23,7 +23,7 @@ func (g GroupNorm) Plan(in [][]int) (Plan, error) {
 	}
 	n, c := in[0][0], in[0][1]
 	hw := numel(in[0]) / (n * c)
-	return Plan{Out: append([]int(nil), in[0]...), Run: func(o []float32, x [][]float32) {
+	return Plan{Out: append([]int(nil), in[0]...), InPlace: true, Run: func(o []float32, x [][]float32) {
 		kernels.GroupNorm(o, x[0], g.Gamma, g.Beta, n, c, hw, g.Groups, g.Eps, g.SiLU)
 	}}, nil
 }

@@ -20,11 +20,15 @@ type Kernel interface {
 }
 
 // Plan is a kernel bound to its input shapes. Run writes the whole output,
-// which never aliases an input, and must not retain its arguments.
+// which aliases no input unless InPlace, and must not retain its arguments.
 type Plan struct {
-	Out   []int
-	Run   func(out []float32, in [][]float32)
-	FLOPs int64 // multiply-adds count 2; for throughput reports
+	Out []int
+	Run func(out []float32, in [][]float32)
+	// InPlace says that Run may be given its first input as the output
+	// (same size): the planner then reuses that input's memory when this
+	// op is its last use.
+	InPlace bool
+	FLOPs   int64 // multiply-adds count 2; for throughput reports
 	// Label names the node in op timings (TimeOps); the kernel name when
 	// empty.
 	Label string
