@@ -123,20 +123,20 @@ func TestSgemmZeroK(t *testing.T) {
 	checkClose(t, "k=0", c, []float64{2, 4, 6, 8}, 0, 0)
 }
 
-// TestGemmAPackingSameBits checks that packing A inside the compute tasks
-// gives the bits of packing it in one shared phase, with edge rows and
-// columns, several depth blocks, an epilogue and both weight types.
+// TestGemmAPackingSameBits checks that packing A, or B, inside the compute
+// tasks gives the bits of packing both in one shared phase, with edge rows
+// and columns, several depth blocks, an epilogue and both weight types.
 func TestGemmAPackingSameBits(t *testing.T) {
 	eachKernel(t, func(t *testing.T) {
-		for _, s := range []struct{ m, n, k int }{{1000, 37, 700}, {130, 300, 50}, {7, 5, 3}, {4100, 33, 20}} {
+		for _, s := range []struct{ m, n, k int }{{1000, 37, 700}, {130, 300, 50}, {7, 5, 3}, {4100, 33, 20}, {37, 1300, 700}, {13, 4200, 50}} {
 			x, w, bias := randSlice(1, s.m*s.k), randSlice(2, s.n*s.k), randSlice(3, s.n)
 			w16 := make([]uint16, len(w))
 			for i, v := range w {
 				w16[i] = float16.Fromfloat32(v).Bits()
 			}
 			for _, wt := range []Weights{{F32: w}, {F16: w16}} {
-				var outs [2][]float32
-				for i, mode := range []aPacking{aShared, aLocal} {
+				var outs [3][]float32
+				for i, mode := range []aPacking{aShared, aLocal, bLocal} {
 					out := nanSlice(s.m * s.n)
 					g := gemmOp{m: s.m, n: s.n, k: s.k, alpha: 1, c: out, ldc: s.n, aPacking: mode,
 						packA: matPacker(x, s.k, s.m, true), packB: wt.packer(s.k, s.n, true),
@@ -150,7 +150,8 @@ func TestGemmAPackingSameBits(t *testing.T) {
 					g.run(active)
 					outs[i] = out
 				}
-				sameBits(t, name("%+v f16=%v", s, wt.F16 != nil), outs[1], outs[0])
+				sameBits(t, name("%+v f16=%v local A", s, wt.F16 != nil), outs[1], outs[0])
+				sameBits(t, name("%+v f16=%v local B", s, wt.F16 != nil), outs[2], outs[0])
 				want := naiveGemm(false, s.m, s.n, s.k, 1, x, s.k, func(p, j int) float64 {
 					if wt.F16 != nil {
 						return float64(float16.Frombits(w16[j*s.k+p]).Float32())
