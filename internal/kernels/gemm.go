@@ -279,10 +279,9 @@ func (g *gemmOp) computeLocalB(mk *microKernel, a []float32, i0, mb, j0, nb, p0,
 
 // tiles runs the micro-kernel over rows [ri, re) and columns [ci, ce) of
 // the block at (i0, j0), A's panels starting with row ri at a[0] and B's
-// with column bc0 at b[0], adding
-// colBias, rowBias and residual if this is the last depth block; edge
-// tiles go through a scratch tile so that every element is computed by the
-// same instructions wherever it lies.
+// with column bc0 at b[0], adding colBias, rowBias and residual if this is
+// the last depth block; edge tiles go through a scratch tile so that every
+// element is computed by the same instructions wherever it lies.
 func (g *gemmOp) tiles(mk *microKernel, a, b []float32, bc0, i0, ri, re, j0, ci, ce, kb int, beta float32, last bool) {
 	mr, nr := mk.mr, mk.nr
 	// add gives the additions for the tile at C's rows and columns from (i, j).

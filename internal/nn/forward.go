@@ -82,8 +82,8 @@ func (l *LayerNorm) Forward(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
 func (r *ResnetBlock2D) Forward(b *graph.Builder, x, tembAct *graph.Tensor) *graph.Tensor {
 	// A projected shortcut goes first, so that x's last use is norm1, which
 	// then normalises it in place: x, its normalised copy and conv1's output
-	// are never live at once (the VAE decoder's arena peak, at 512 px 0.13
-	// GB smaller).
+	// are never live at once (this was the VAE decoder's arena peak, in its
+	// first 512 px resnet).
 	shortcut := x
 	if r.ConvShortcut != nil {
 		shortcut = r.ConvShortcut.Forward(b, x, nil)
