@@ -226,32 +226,32 @@ func wgFilter2AVX2(taps, dst *float32, us, mr, kb int)
 //go:noescape
 func wgFilter4AVX2(taps, dst *float32, us, mr, kb int)
 
-// sum4 is sum4Go; see moments.
-func sum4(xs []float32, s *[4]float64) {
+// sum16 is sum16Go; see moments.
+func sum16(xs []float32, s *[16]float64) {
 	if !hasAVX2 || len(xs) == 0 {
-		sum4Go(xs, s)
+		sum16Go(xs, s)
 		return
 	}
-	sum4AVX2(&xs[0], len(xs)/4, s)
+	sum16AVX2(&xs[0], len(xs)/16, s)
 }
 
-// sqDev4 is sqDev4Go; see moments.
-func sqDev4(xs []float32, mean float64, s *[4]float64) {
+// sqDev16 is sqDev16Go; see moments.
+func sqDev16(xs []float32, mean float64, s *[16]float64) {
 	if !hasAVX2 || len(xs) == 0 {
-		sqDev4Go(xs, mean, s)
+		sqDev16Go(xs, mean, s)
 		return
 	}
-	sqDev4AVX2(&xs[0], len(xs)/4, mean, s)
+	sqDev16AVX2(&xs[0], len(xs)/16, mean, s)
 }
 
-// sum4AVX2 and sqDev4AVX2 are the vector forms of sum4Go and sqDev4Go over
-// n4 groups of four; see asmgen's moments.
+// sum16AVX2 and sqDev16AVX2 are the vector forms of sum16Go and sqDev16Go
+// over n16 groups of sixteen; see asmgen's moments.
 //
 //go:noescape
-func sum4AVX2(x *float32, n4 int, out *[4]float64)
+func sum16AVX2(x *float32, n16 int, out *[16]float64)
 
 //go:noescape
-func sqDev4AVX2(x *float32, n4 int, mean float64, out *[4]float64)
+func sqDev16AVX2(x *float32, n16 int, mean float64, out *[16]float64)
 
 // prefetchRows asks for rows rows of n floats of x, stride apart from
 // x[off], to be brought into cache.

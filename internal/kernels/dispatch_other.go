@@ -29,11 +29,11 @@ func gatherRows(dst, src []float32, base int, offs []int32, w int) {
 	gatherRowsGo(dst, src, base, offs, w)
 }
 
-// sum4 is sum4Go; see moments.
-func sum4(xs []float32, s *[4]float64) { sum4Go(xs, s) }
+// sum16 is sum16Go; see moments.
+func sum16(xs []float32, s *[16]float64) { sum16Go(xs, s) }
 
-// sqDev4 is sqDev4Go; see moments.
-func sqDev4(xs []float32, mean float64, s *[4]float64) { sqDev4Go(xs, mean, s) }
+// sqDev16 is sqDev16Go; see moments.
+func sqDev16(xs []float32, mean float64, s *[16]float64) { sqDev16Go(xs, mean, s) }
 
 // prefetchRows is a hint only; without assembly it does nothing.
 func prefetchRows(x []float32, off, stride, rows, n int) {}

@@ -637,48 +637,78 @@ geluloop:
 geludone:
 	VZEROUPPER
 	RET
-// func sum4AVX2(x *float32, n4 int, out *[4]float64)
-TEXT ·sum4AVX2(SB), NOSPLIT, $0-24
+// func sum16AVX2(x *float32, n16 int, out *[16]float64)
+TEXT ·sum16AVX2(SB), NOSPLIT, $0-24
 	MOVQ x+0(FP), SI
-	MOVQ n4+8(FP), CX
+	MOVQ n16+8(FP), CX
 	MOVQ out+16(FP), DI
 	VXORPD Y0, Y0, Y0
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
 	TESTQ CX, CX
-	JZ sum4done
+	JZ sum16done
 
-sum4loop:
-	VCVTPS2PD (SI), Y1
+sum16loop:
+	VCVTPS2PD 0(SI), Y1
 	VADDPD Y1, Y0, Y0
-	ADDQ $16, SI
+	VCVTPS2PD 16(SI), Y1
+	VADDPD Y1, Y3, Y3
+	VCVTPS2PD 32(SI), Y1
+	VADDPD Y1, Y4, Y4
+	VCVTPS2PD 48(SI), Y1
+	VADDPD Y1, Y5, Y5
+	ADDQ $64, SI
 	DECQ CX
-	JNZ sum4loop
+	JNZ sum16loop
 
-sum4done:
-	VMOVUPD Y0, (DI)
+sum16done:
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y3, 32(DI)
+	VMOVUPD Y4, 64(DI)
+	VMOVUPD Y5, 96(DI)
 	VZEROUPPER
 	RET
 
-// func sqDev4AVX2(x *float32, n4 int, mean float64, out *[4]float64)
-TEXT ·sqDev4AVX2(SB), NOSPLIT, $0-32
+// func sqDev16AVX2(x *float32, n16 int, mean float64, out *[16]float64)
+TEXT ·sqDev16AVX2(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
-	MOVQ n4+8(FP), CX
+	MOVQ n16+8(FP), CX
 	VBROADCASTSD mean+16(FP), Y2
 	MOVQ out+24(FP), DI
 	VXORPD Y0, Y0, Y0
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
 	TESTQ CX, CX
 	JZ sqdevdone
 
 sqdevloop:
-	VCVTPS2PD (SI), Y1
+	VCVTPS2PD 0(SI), Y1
 	VSUBPD Y2, Y1, Y1
 	VMULPD Y1, Y1, Y1
 	VADDPD Y1, Y0, Y0
-	ADDQ $16, SI
+	VCVTPS2PD 16(SI), Y1
+	VSUBPD Y2, Y1, Y1
+	VMULPD Y1, Y1, Y1
+	VADDPD Y1, Y3, Y3
+	VCVTPS2PD 32(SI), Y1
+	VSUBPD Y2, Y1, Y1
+	VMULPD Y1, Y1, Y1
+	VADDPD Y1, Y4, Y4
+	VCVTPS2PD 48(SI), Y1
+	VSUBPD Y2, Y1, Y1
+	VMULPD Y1, Y1, Y1
+	VADDPD Y1, Y5, Y5
+	ADDQ $64, SI
 	DECQ CX
 	JNZ sqdevloop
 
 sqdevdone:
-	VMOVUPD Y0, (DI)
+	VMOVUPD Y0, 0(DI)
+	VMOVUPD Y3, 32(DI)
+	VMOVUPD Y4, 64(DI)
+	VMOVUPD Y5, 96(DI)
 	VZEROUPPER
 	RET
 

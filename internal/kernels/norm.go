@@ -69,53 +69,59 @@ func LayerNorm(out, x, gamma, beta []float32, rows, cols int, eps float32) {
 }
 
 // moments returns the mean of xs and 1/sqrt(variance+eps), both from float64
-// sums over two passes, each kept as four partial sums over the elements
-// i ≡ 0, 1, 2, 3 (mod 4) (sum4 and sqDev4, vector forms on amd64).
+// sums over two passes, each kept as sixteen partial sums over the elements
+// i ≡ 0 … 15 (mod 16) (sum16 and sqDev16, vector forms on amd64) and then
+// added in index order.
 func moments(xs []float32, eps float32) (mean, rstd float64) {
 	if len(xs) == 0 {
 		return 0, 1 / math.Sqrt(float64(eps))
 	}
-	n4 := len(xs) / 4
-	var s [4]float64
-	sum4(xs[:4*n4], &s)
-	for _, v := range xs[4*n4:] {
+	body := len(xs) / 16 * 16
+	var s [16]float64
+	sum16(xs[:body], &s)
+	for _, v := range xs[body:] {
 		s[0] += float64(v)
 	}
-	mean = (s[0] + s[1] + s[2] + s[3]) / float64(len(xs))
-	sqDev4(xs[:4*n4], mean, &s)
-	for _, v := range xs[4*n4:] {
+	mean = total(&s) / float64(len(xs))
+	sqDev16(xs[:body], mean, &s)
+	for _, v := range xs[body:] {
 		d := float64(v) - mean
 		s[0] += float64(d * d)
 	}
-	vr := (s[0] + s[1] + s[2] + s[3]) / float64(len(xs))
+	vr := total(&s) / float64(len(xs))
 	return mean, 1 / math.Sqrt(vr+float64(eps))
 }
 
-// sum4Go sets s[j] to the sum of xs[i] over i ≡ j (mod 4), in order;
-// len(xs) is a multiple of 4.
-func sum4Go(xs []float32, s *[4]float64) {
-	*s = [4]float64{}
-	for i := 0; i+4 <= len(xs); i += 4 {
-		v := xs[i : i+4 : i+4]
-		s[0] += float64(v[0])
-		s[1] += float64(v[1])
-		s[2] += float64(v[2])
-		s[3] += float64(v[3])
+// total adds the partial sums in index order.
+func total(s *[16]float64) float64 {
+	var t float64
+	for _, v := range s {
+		t += v
+	}
+	return t
+}
+
+// sum16Go sets s[j] to the sum of xs[i] over i ≡ j (mod 16), in order;
+// len(xs) is a multiple of 16.
+func sum16Go(xs []float32, s *[16]float64) {
+	*s = [16]float64{}
+	for i := 0; i+16 <= len(xs); i += 16 {
+		for j, v := range xs[i : i+16 : i+16] {
+			s[j] += float64(v)
+		}
 	}
 }
 
-// sqDev4Go is sum4Go of the squared deviations from mean. The
+// sqDev16Go is sum16Go of the squared deviations from mean. The
 // conversions keep each square rounded before it is added, as the vector
 // form does.
-func sqDev4Go(xs []float32, mean float64, s *[4]float64) {
-	*s = [4]float64{}
-	for i := 0; i+4 <= len(xs); i += 4 {
-		v := xs[i : i+4 : i+4]
-		d0, d1, d2, d3 := float64(v[0])-mean, float64(v[1])-mean, float64(v[2])-mean, float64(v[3])-mean
-		s[0] += float64(d0 * d0)
-		s[1] += float64(d1 * d1)
-		s[2] += float64(d2 * d2)
-		s[3] += float64(d3 * d3)
+func sqDev16Go(xs []float32, mean float64, s *[16]float64) {
+	*s = [16]float64{}
+	for i := 0; i+16 <= len(xs); i += 16 {
+		for j, v := range xs[i : i+16 : i+16] {
+			d := float64(v) - mean
+			s[j] += float64(d * d)
+		}
 	}
 }
 

@@ -100,21 +100,21 @@ func layerRow(xs, gamma, beta []float32, eps float32) []float64 {
 // TestMomentsPassesMatchGo checks that the vector forms of moments' two
 // passes give the pure-Go forms' bits.
 func TestMomentsPassesMatchGo(t *testing.T) {
-	for _, n := range []int{0, 4, 8, 36, 4096, 100000} {
+	for _, n := range []int{0, 16, 32, 48, 4096, 100000} {
 		xs := randSlice(uint64(n)+1, n)
 		for i := range xs {
 			xs[i] = 3 + 100*xs[i] // an offset mean, as activations have
 		}
-		var got, want [4]float64
-		sum4(xs, &got)
-		sum4Go(xs, &want)
+		var got, want [16]float64
+		sum16(xs, &got)
+		sum16Go(xs, &want)
 		if got != want {
-			t.Errorf("n=%d: sum4 %v, Go %v", n, got, want)
+			t.Errorf("n=%d: sum16 %v, Go %v", n, got, want)
 		}
-		sqDev4(xs, 3.25, &got)
-		sqDev4Go(xs, 3.25, &want)
+		sqDev16(xs, 3.25, &got)
+		sqDev16Go(xs, 3.25, &want)
 		if got != want {
-			t.Errorf("n=%d: sqDev4 %v, Go %v", n, got, want)
+			t.Errorf("n=%d: sqDev16 %v, Go %v", n, got, want)
 		}
 	}
 }

@@ -127,38 +127,47 @@ func expFile() string {
 	return a.b.String()
 }
 
-// moments emits sum4AVX2 and sqDev4AVX2, the two passes of moments (see
-// norm.go) over n4 groups of four floats: lane j of the float64 vector is
-// moments' partial sum s_j, added to in the same order.
+// moments emits sum16AVX2 and sqDev16AVX2, the two passes of moments (see
+// norm.go) over n16 groups of sixteen floats: lane j of float64
+// accumulator q (Y0, Y3, Y4, Y5) is moments' partial sum s_{4q+j}, added to
+// in the same order. Four independent chains keep the adds from waiting on
+// each other (one chain was bound by VADDPD's latency).
 func (a *asm) moments() {
+	accs := []int{0, 3, 4, 5}
 	for _, dev := range []bool{false, true} {
-		name, label, frame, args := "sum4AVX2", "sum4", 24, "x *float32, n4 int, out *[4]float64"
+		name, label, frame, args := "sum16AVX2", "sum16", 24, "x *float32, n16 int, out *[16]float64"
 		if dev {
-			name, label, frame, args = "sqDev4AVX2", "sqdev", 32, "x *float32, n4 int, mean float64, out *[4]float64"
+			name, label, frame, args = "sqDev16AVX2", "sqdev", 32, "x *float32, n16 int, mean float64, out *[16]float64"
 		}
 		a.l("// func %s(%s)", name, args)
 		a.l("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 		a.in("MOVQ x+0(FP), SI")
-		a.in("MOVQ n4+8(FP), CX")
+		a.in("MOVQ n16+8(FP), CX")
 		if dev {
 			a.in("VBROADCASTSD mean+16(FP), Y2")
 		}
 		a.in("MOVQ out+%d(FP), DI", frame-8)
-		a.in("VXORPD Y0, Y0, Y0")
+		for _, r := range accs {
+			a.in("VXORPD Y%d, Y%d, Y%d", r, r, r)
+		}
 		a.in("TESTQ CX, CX")
 		a.in("JZ %sdone\n", label)
 		a.l("%sloop:", label)
-		a.in("VCVTPS2PD (SI), Y1")
-		if dev {
-			a.in("VSUBPD Y2, Y1, Y1")
-			a.in("VMULPD Y1, Y1, Y1")
+		for q, r := range accs {
+			a.in("VCVTPS2PD %d(SI), Y1", 16*q)
+			if dev {
+				a.in("VSUBPD Y2, Y1, Y1")
+				a.in("VMULPD Y1, Y1, Y1")
+			}
+			a.in("VADDPD Y1, Y%d, Y%d", r, r)
 		}
-		a.in("VADDPD Y1, Y0, Y0")
-		a.in("ADDQ $16, SI")
+		a.in("ADDQ $64, SI")
 		a.in("DECQ CX")
 		a.in("JNZ %sloop\n", label)
 		a.l("%sdone:", label)
-		a.in("VMOVUPD Y0, (DI)")
+		for q, r := range accs {
+			a.in("VMOVUPD Y%d, %d(DI)", r, 32*q)
+		}
 		a.in("VZEROUPPER")
 		a.in("RET\n")
 	}
