@@ -226,6 +226,23 @@ func wgFilter2AVX2(taps, dst *float32, us, mr, kb int)
 //go:noescape
 func wgFilter4AVX2(taps, dst *float32, us, mr, kb int)
 
+// normRow is normRowGo, eight lanes at a time where it can.
+func normRow(out, x, gamma, beta []float32, m, s float32) {
+	n := len(x)
+	if hasAVX2 && n >= 8 {
+		k := n &^ 7
+		_, _, _ = out[k-1], gamma[k-1], beta[k-1]
+		normRowAVX2(&out[0], &x[0], &gamma[0], &beta[0], k, m, s)
+		out, x, gamma, beta = out[k:], x[k:], gamma[k:], beta[k:]
+	}
+	normRowGo(out, x, gamma, beta, m, s)
+}
+
+// normRowAVX2 is normRowGo for n a multiple of 8, with the same bits.
+//
+//go:noescape
+func normRowAVX2(out, x, gamma, beta *float32, n int, m, s float32)
+
 // sum16 is sum16Go; see moments.
 func sum16(xs []float32, s *[16]float64) {
 	if !hasAVX2 || len(xs) == 0 {

@@ -29,6 +29,9 @@ func gatherRows(dst, src []float32, base int, offs []int32, w int) {
 	gatherRowsGo(dst, src, base, offs, w)
 }
 
+// normRow is normRowGo.
+func normRow(out, x, gamma, beta []float32, m, s float32) { normRowGo(out, x, gamma, beta, m, s) }
+
 // sum16 is sum16Go; see moments.
 func sum16(xs []float32, s *[16]float64) { sum16Go(xs, s) }
 

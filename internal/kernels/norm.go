@@ -60,10 +60,7 @@ func LayerNorm(out, x, gamma, beta []float32, rows, cols int, eps float32) {
 		for r := lo; r < hi; r++ {
 			xs, os := x[r*cols:(r+1)*cols], out[r*cols:(r+1)*cols]
 			mean, rstd := moments(xs, eps)
-			m, s := float32(mean), float32(rstd)
-			for j, v := range xs {
-				os[j] = (v-m)*s*gamma[j] + beta[j]
-			}
+			normRow(os, xs, gamma, beta, float32(mean), float32(rstd))
 		}
 	})
 }
@@ -90,6 +87,14 @@ func moments(xs []float32, eps float32) (mean, rstd float64) {
 	}
 	vr := total(&s) / float64(len(xs))
 	return mean, 1 / math.Sqrt(vr+float64(eps))
+}
+
+// normRowGo is LayerNorm's affine for one row: out = (x-m)*s*gamma + beta.
+func normRowGo(out, x, gamma, beta []float32, m, s float32) {
+	out, gamma, beta = out[:len(x)], gamma[:len(x)], beta[:len(x)]
+	for j, v := range x {
+		out[j] = (v-m)*s*gamma[j] + beta[j]
+	}
 }
 
 // total adds the partial sums in index order.

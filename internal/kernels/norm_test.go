@@ -118,3 +118,19 @@ func TestMomentsPassesMatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestNormRowMatchesGo checks LayerNorm's vector row affine against
+// normRowGo bit for bit, with tails.
+func TestNormRowMatchesGo(t *testing.T) {
+	for _, n := range []int{1, 7, 8, 9, 320, 1283} {
+		x, gamma, beta := randSlice(1, n), randSlice(2, n), randSlice(3, n)
+		got, want := nanSlice(n), nanSlice(n)
+		normRow(got, x, gamma, beta, 0.37, 1.9)
+		normRowGo(want, x, gamma, beta, 0.37, 1.9)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: [%d] = %v, Go %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}

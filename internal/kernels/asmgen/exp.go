@@ -124,6 +124,7 @@ func expFile() string {
 	a.sigmoidMul()
 	a.gelu()
 	a.moments()
+	a.normRow()
 	return a.b.String()
 }
 
@@ -171,6 +172,42 @@ func (a *asm) moments() {
 		a.in("VZEROUPPER")
 		a.in("RET\n")
 	}
+}
+
+// normRow emits normRowAVX2, LayerNorm's per-row affine (normRowGo in
+// norm.go): out = (x-m)*s*gamma + beta, eight lanes at a time, with the
+// same roundings as the Go form (no fused multiply-adds).
+func (a *asm) normRow() {
+	a.l(`// func normRowAVX2(out, x, gamma, beta *float32, n int, m, s float32)
+TEXT ·normRowAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ gamma+16(FP), R8
+	MOVQ beta+24(FP), R9
+	MOVQ n+32(FP), CX
+	SHRQ $3, CX
+	JZ normrowdone
+	VBROADCASTSS m+40(FP), Y2
+	VBROADCASTSS s+44(FP), Y3
+
+normrowloop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y2, Y0, Y0
+	VMULPS Y3, Y0, Y0
+	VMULPS (R8), Y0, Y0
+	VADDPS (R9), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	DECQ CX
+	JNZ normrowloop
+
+normrowdone:
+	VZEROUPPER
+	RET
+`)
 }
 
 // softmaxCols emits softmaxColsAVX2 (see softmaxColsGo in softmax.go).
