@@ -130,6 +130,24 @@ func gelu32(dst, src []float32) {
 //go:noescape
 func geluAVX2(dst, src *float32, n int)
 
+// geluMul32 writes gelu32(src) times mul to dst; see GEGLU.
+func geluMul32(dst, src, mul []float32) {
+	n := len(src)
+	dst, mul = dst[:n], mul[:n]
+	if hasAVX2 && n >= 8 {
+		m := n &^ 7
+		geluMulAVX2(&dst[0], &src[0], &mul[0], m)
+		dst, src, mul = dst[m:], src[m:], mul[m:]
+	}
+	geluMulGo(dst, src, mul)
+}
+
+// geluMulAVX2 is geluAVX2 with each result multiplied by mul's element: the
+// bits of geluAVX2 followed by that product.
+//
+//go:noescape
+func geluMulAVX2(dst, src, mul *float32, n int)
+
 // gatherRows copies w floats from src[base+offs[kk]:] to dst[kk*w:] for each kk.
 func gatherRows(dst, src []float32, base int, offs []int32, w int) {
 	if !hasAVX2 || (w != 16 && w != 32) || len(offs) == 0 {

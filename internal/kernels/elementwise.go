@@ -34,6 +34,14 @@ func GELU(out, x []float32) {
 	mapChunks(len(x), func(lo, hi int) { gelu32(out[lo:hi], x[lo:hi]) })
 }
 
+// geluMulGo is geluGo followed by dst[i] *= mul[i].
+func geluMulGo(dst, src, mul []float32) {
+	geluGo(dst, src)
+	for i, v := range mul[:len(src)] {
+		dst[i] *= v
+	}
+}
+
 // geluGo is the float64 reference form of GELU.
 func geluGo(dst, src []float32) {
 	dst = dst[:len(src)]
@@ -55,10 +63,7 @@ func GEGLU(out, x []float32, rows, n int) {
 	parallelRange(rows, max(1, elemChunk/max(n, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			h, g, o := x[2*r*n:2*r*n+n], x[2*r*n+n:2*r*n+2*n], out[r*n:r*n+n]
-			gelu32(o, g)
-			for j, v := range h {
-				o[j] *= v
-			}
+			geluMul32(o, g, h)
 		}
 	})
 }

@@ -106,6 +106,26 @@ func TestGEGLU(t *testing.T) {
 	checkClose(t, "geglu", out, want, 1e-7, 1e-6)
 }
 
+// TestGeluMulIsGeluThenMul checks that GEGLU's fused form gives the bits of
+// gelu32 followed by the product, with tails past the vector lanes.
+func TestGeluMulIsGeluThenMul(t *testing.T) {
+	for _, n := range []int{1, 8, 13, 1031} {
+		src, mul := randSlice(1, n), randSlice(2, n)
+		for i := range src {
+			src[i] *= 6 // both erf branches and the tails
+		}
+		got, want := nanSlice(n), nanSlice(n)
+		geluMul32(got, src, mul)
+		gelu32(want, src)
+		for i := range want {
+			want[i] *= mul[i]
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n=%d: [%d] = %v, want %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
 func TestArithmetic(t *testing.T) {
 	a, b := randSlice(1, 40000), randSlice(2, 40000)
 	out := make([]float32, len(a))

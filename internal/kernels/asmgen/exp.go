@@ -122,7 +122,8 @@ func expFile() string {
 	a := header("// Constants of exp32 (exp.go) and of geluAVX2, each repeated over eight lanes.", "expc", expConsts)
 	a.softmaxCols()
 	a.sigmoidMul()
-	a.gelu()
+	a.gelu(false)
+	a.gelu(true)
 	a.moments()
 	a.normRow()
 	return a.b.String()
@@ -317,24 +318,35 @@ sigdone:
 }
 
 // gelu emits geluAVX2 (see GELU in elementwise.go).
-func (a *asm) gelu() {
-	a.l(`
-// func geluAVX2(dst, src *float32, n int)
-//
-// Exact-erf GELU for n a multiple of 8. For |x| < 1/√2, 1 + erf(x/√2) comes
+func (a *asm) gelu(mul bool) {
+	name, label, frame, args := "geluAVX2", "gelu", 24, "dst, src *float32, n int"
+	if mul {
+		name, label, frame, args = "geluMulAVX2", "gelumul", 32, "dst, src, mul *float32, n int"
+	}
+	doc := `Exact-erf GELU for n a multiple of 8. For |x| < 1/√2, 1 + erf(x/√2) comes
 // from its Taylor series in x (8 terms, truncation < 1e-10); otherwise it is
 // 2 - erfc(|x|/√2) for x ≥ 0 and erfc(|x|/√2) for x < 0, with erfc from
 // Numerical Recipes' Chebyshev fit (erfcc, §6.2; fractional error < 1.2e-7).
 // The exponent's z² = x²/2 is carried as an exact hi + lo pair so the
-// negative tail keeps its relative accuracy.
-TEXT ·geluAVX2(SB), NOSPLIT, $0-24
+// negative tail keeps its relative accuracy.`
+	if mul {
+		doc = "geluAVX2, each result then multiplied by mul's element (GEGLU)."
+	}
+	a.l(`
+// func %s(%s)
+//
+// %s
+TEXT ·%s(SB), NOSPLIT, $0-%d
 	MOVQ dst+0(FP), DI
-	MOVQ src+8(FP), SI
-	MOVQ n+16(FP), CX
-	SHRQ $3, CX
-	JZ geludone`)
+	MOVQ src+8(FP), SI`, name, args, doc, name, frame)
+	if mul {
+		a.in("MOVQ mul+16(FP), R8")
+	}
+	a.in("MOVQ n+%d(FP), CX", frame-8)
+	a.in("SHRQ $3, CX")
+	a.in("JZ %sdone", label)
 	a.loadConsts("Y15", "absmask", "Y14", "one", "Y13", "half", "Y12", "clamp16")
-	a.l("\ngeluloop:")
+	a.l("\n%sloop:", label)
 	a.in("VMOVUPS (SI), Y0")
 	a.in("VANDPS Y15, Y0, Y1") // |x|, clamped to 16 below (NaN stays)
 	a.in("VMINPS Y1, Y12, Y1")
@@ -386,13 +398,16 @@ TEXT ·geluAVX2(SB), NOSPLIT, $0-24
 	a.in("VBLENDVPS Y11, Y5, Y10, Y10")
 	a.in("VMULPS Y13, Y0, Y0") // 0.5·x·(1 + erf)
 	a.in("VMULPS Y10, Y0, Y0")
+	if mul {
+		a.in("VMULPS (R8), Y0, Y0") // the rounded GELU times mul, as geluMulGo
+		a.in("ADDQ $32, R8")
+	}
 	a.in("VMOVUPS Y0, (DI)")
-	a.l(`	ADDQ $32, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ geluloop
-
-geludone:
-	VZEROUPPER
-	RET`)
+	a.in("ADDQ $32, SI")
+	a.in("ADDQ $32, DI")
+	a.in("DECQ CX")
+	a.in("JNZ %sloop\n", label)
+	a.l("%sdone:", label)
+	a.in("VZEROUPPER")
+	a.in("RET")
 }
