@@ -119,3 +119,27 @@ func TestSoftmaxColsTwin(t *testing.T) {
 		}
 	}
 }
+
+// TestTransposeTo checks transposeTo against its definition, including
+// that the columns of dst past lanes (another head's outputs) are left alone.
+func TestTransposeTo(t *testing.T) {
+	for _, c := range []struct{ lanes, n, lds, ldd int }{{1, 1, 1, 1}, {8, 8, 8, 8}, {40, 37, 64, 120}, {13, 21, 30, 17}, {16, 100, 100, 48}} {
+		src := randSlice(1, c.lanes*c.lds)
+		dst := nanSlice(c.n * c.ldd)
+		transposeTo(dst, src, c.lds, c.ldd, c.lanes, c.n)
+		for i := range c.n {
+			for l := range c.ldd {
+				got := dst[i*c.ldd+l]
+				if l >= c.lanes {
+					if !math.IsNaN(float64(got)) {
+						t.Fatalf("%+v: wrote dst[%d][%d] past the lanes", c, i, l)
+					}
+					continue
+				}
+				if want := src[l*c.lds+i]; got != want {
+					t.Fatalf("%+v: dst[%d][%d] = %v, want %v", c, i, l, got, want)
+				}
+			}
+		}
+	}
+}

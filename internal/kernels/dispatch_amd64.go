@@ -345,6 +345,21 @@ func transposeLanes[T float32 | uint16](dst []float32, src []T, ld, r0, valid, p
 	return g, n
 }
 
+// transposeTo writes dst[i*ldd+l] = src[l*lds+i] for l < lanes and i < n,
+// eight lanes by eight columns at a time where it can (a copy: the same
+// values wherever they go).
+func transposeTo(dst, src []float32, lds, ldd, lanes, n int) {
+	g, m := 0, 0
+	if hasAVX2 && n >= 8 {
+		g, m = lanes&^7, n&^7
+		for l := 0; l+8 <= g; l += 8 {
+			_, _ = src[(l+7)*lds+m-1], dst[(m-1)*ldd+l+7]
+			f32Transpose8AVX2(&dst[l], &src[l*lds], lds, m, ldd)
+		}
+	}
+	transposeRest(dst, src, lds, ldd, lanes, n, g, m)
+}
+
 // f32Transpose8AVX2 writes dst[kk*w+l] = src[l*ld+kk] for eight lanes l
 // and n (a multiple of 8) depths kk.
 //

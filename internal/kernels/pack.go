@@ -35,6 +35,22 @@ func panelLanesGo(dst, src []float32, ld, r0, valid, p0, kc, w int) {
 	}
 }
 
+// transposeRest is the part of transposeTo left after its vector blocks
+// covered lanes [0, g) for columns [0, m): dst[i*ldd+l] = src[l*lds+i] for
+// lanes [g, lanes) at every i < n, and lanes [0, g) at i in [m, n).
+func transposeRest(dst, src []float32, lds, ldd, lanes, n, g, m int) {
+	for l := range lanes {
+		i0 := 0
+		if l < g {
+			i0 = m
+		}
+		row := src[l*lds : l*lds+n]
+		for i := i0; i < n; i++ {
+			dst[i*ldd+l] = row[i]
+		}
+	}
+}
+
 // panelDepth packs from a depth-major source: dst[kk*w+l] = src[(p0+kk)*ld + r0+l].
 func panelDepth(dst, src []float32, ld, r0, valid, p0, kc, w int) {
 	for kk := range kc {
