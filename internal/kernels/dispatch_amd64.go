@@ -329,25 +329,14 @@ func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
 // returns how many lanes (g) and depths it packed.
 func transposeLanes[T float32 | uint16](dst []float32, src []T, ld, r0, valid, p0, kc, w int, t8, t6 func(dst *float32, src *T, ld, n, w int)) (g, n int) {
 	dst = dst[:kc*w]
-	g, n = valid&^7, kc&^7
-	// Six lanes in eight (the Winograd filter taps): t6 writes lanes 6 and 7
-	// as zeros but at each block's last depth, so only those and the tail
-	// depths need clearing, not the whole panel (which doubled the writes).
-	six := valid == 6 && w == 8
-	if valid < w && !six {
+	if valid < w {
 		clear(dst)
 	}
+	g, n = valid&^7, kc&^7
 	if valid == 6 {
 		g = 6
 		_, _ = src[(r0+5)*ld+p0+n-1], dst[(n-1)*w+5]
 		t6(&dst[0], &src[r0*ld+p0], ld, n, w)
-	}
-	if six {
-		for kk := 7; kk < kc; kk++ {
-			if kk%8 == 7 || kk >= n {
-				dst[kk*w+6], dst[kk*w+7] = 0, 0
-			}
-		}
 	}
 	for l := 0; l+8 <= g; l += 8 {
 		_, _ = src[(r0+l+7)*ld+p0+n-1], dst[(n-1)*w+l+7]
