@@ -311,16 +311,7 @@ func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
 		return
 	}
 	g, n := transposeLanes(dst, src, ld, r0, valid, p0, kc, w, f32Transpose8AVX2, f32Transpose6AVX2)
-	for l := range valid { // depths [n, kc) of lanes [0, g), all of the rest
-		k0 := n
-		if l >= g {
-			k0 = 0
-		}
-		row := src[(r0+l)*ld+p0:]
-		for kk := k0; kk < kc; kk++ {
-			dst[kk*w+l] = row[kk]
-		}
-	}
+	transposeRest(dst, src[r0*ld+p0:], ld, w, valid, kc, g, n) // depths [n, kc) of lanes [0, g), all of the rest
 }
 
 // transposeLanes is the vector part of panelLanes and panelLanes16: it

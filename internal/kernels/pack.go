@@ -35,9 +35,10 @@ func panelLanesGo(dst, src []float32, ld, r0, valid, p0, kc, w int) {
 	}
 }
 
-// transposeRest is the part of transposeTo left after its vector blocks
-// covered lanes [0, g) for columns [0, m): dst[i*ldd+l] = src[l*lds+i] for
-// lanes [g, lanes) at every i < n, and lanes [0, g) at i in [m, n).
+// transposeRest is the part of a lane transposition (transposeTo, or
+// panelLanes' packing) left after its vector blocks covered lanes [0, g)
+// for columns [0, m): dst[i*ldd+l] = src[l*lds+i] for lanes [g, lanes) at
+// every i < n, and lanes [0, g) at i in [m, n).
 func transposeRest(dst, src []float32, lds, ldd, lanes, n, g, m int) {
 	for l := range lanes {
 		i0 := 0
