@@ -14,17 +14,16 @@ import (
 // no padding mask (as the SD pipeline calls it), then final_layer_norm.
 func (t *TextEncoder) Forward(b *graph.Builder, ids *graph.Tensor) *graph.Tensor {
 	h := b.Apply(ops.Embed{Table: nn.Matrix(t.TokenEmbedding.Weight), Pos: t.PositionEmbedding.Weight.F32(), Dim: t.Arch.Hidden}, ids)
-	act := ops.Unary{Act: ops.QuickGELU}
+	act := ops.QuickGELU
 	if t.Arch.Act == GELU {
-		act = ops.Unary{Act: ops.GELU}
+		act = ops.GELU
 	}
 	for i, l := range t.Layers {
 		b.Scope("text_model.encoder.layers."+strconv.Itoa(i), func() {
 			n := l.LayerNorm1.Forward(b, h)
 			h = l.SelfAttn.Forward(b, n, n, h, true)
 			n = l.LayerNorm2.Forward(b, h)
-			m := l.FC1.Forward(b, n) // [B, L, MLP]
-			m = b.Apply(act, m)
+			m := l.FC1.ForwardAct(b, n, act) // [B, L, MLP]
 			h = l.FC2.ForwardAdd(b, m, h)
 		})
 	}

@@ -168,7 +168,7 @@ func BenchmarkLinear(b *testing.B) {
 				SetThreads(runtime.GOMAXPROCS(0))
 				b.ResetTimer()
 				for range b.N {
-					linearWith(active, out, x, Weights{F16: w16}, bias, nil, s.rows, s.in, s.out, mode.a)
+					linearWith(active, out, x, Weights{F16: w16}, bias, nil, ActNone, s.rows, s.in, s.out, mode.a)
 				}
 				reportGFLOPS(b, 2*float64(s.rows*s.in*s.out))
 			})

@@ -3,9 +3,13 @@ package kernels
 import "fmt"
 
 // Conv2DParams is the geometry of a 2-D convolution over NCHW images with
-// zero padding.
+// zero padding, and the activation applied to its outputs.
 type Conv2DParams struct {
 	N, Cin, H, W, Cout, KH, KW, Stride, Pad int
+	// Act, unless ActNone, is applied to each output after bias and
+	// residual, as the outputs are finished (the bits of Conv2D followed by
+	// Activate).
+	Act Act
 }
 
 // OutHW returns the output height and width, (H + 2*Pad - KH)/Stride + 1 and
@@ -30,12 +34,13 @@ func (p Conv2DParams) OutHW() (oh, ow int) {
 //				}
 //			}
 //		}
-//		out[n, co, oy, ox] = s + bias[co] + residual[n, co, oy, ox]
+//		out[n, co, oy, ox] = Act(s + bias[co] + residual[n, co, oy, ox])
 //	}
 //
 // It runs as one GEMM per image, weight [Cout, Cin*KH*KW] times the implicit
 // im2col matrix [Cin*KH*KW, OH*OW], whose panels are packed straight from
-// the image; bias and residual are added to each finished output tile.
+// the image; bias and residual are added to each finished output tile, and
+// the activation applied to it.
 // Small images of a batch share one GEMM (conv2DDirectBatch), and 3×3
 // stride-1 convolutions of larger ones run as Winograd (winogradAlgo).
 func Conv2D(out, x []float32, w Weights, bias, residual []float32, p Conv2DParams) {
@@ -99,6 +104,7 @@ func conv2DDirect(mk *microKernel, out, x []float32, w Weights, bias, residual [
 			res = residual[n*p.Cout*ohw : (n+1)*p.Cout*ohw]
 		}
 		g.addRows(bias, res)
+		g.act = p.Act
 		g.run(mk)
 	}
 }
@@ -150,6 +156,7 @@ func conv2DDirectBatch(mk *microKernel, out, x []float32, w Weights, bias, resid
 		if add := addBiasRows(o, ohw, bias, res); add != nil {
 			add(0, p.Cout, 0, ohw)
 		}
+		p.Act.applyRows(o, ohw, 0, p.Cout, 0, ohw)
 	})
 }
 

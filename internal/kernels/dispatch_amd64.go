@@ -96,33 +96,57 @@ func softmaxCols(s []float32, w int, m, l, corr []float32) {
 //go:noescape
 func softmaxColsAVX2(s *float32, rows, w int, m, l, corr *float32)
 
-// sigmoidMul writes y = src*a + b, dst = y / (1 + exp(-k*y)); see sigmoidMulGo.
+// sigmoidMul writes y = src*a + b, dst = y / (1 + exp(-k*y)); see
+// sigmoidMulGo. With AVX2 every element goes through the vector loop (the
+// last n mod 8 padded to 8 lanes), whose results can differ from the Go
+// loop's in the last bit, so that an element's bits do not depend on where
+// it lies in the slice.
 func sigmoidMul(dst, src []float32, a, b, k float32) {
 	n := len(src)
 	dst = dst[:n]
-	if hasAVX2 && n >= 8 {
-		m := n &^ 7
-		sigmoidMulAVX2(&dst[0], &src[0], m, a, b, k)
-		dst, src = dst[m:], src[m:]
+	if !hasAVX2 {
+		sigmoidMulGo(dst, src, a, b, k)
+		return
 	}
-	sigmoidMulGo(dst, src, a, b, k)
+	m := n &^ 7
+	if m > 0 {
+		sigmoidMulAVX2(&dst[0], &src[0], m, a, b, k)
+	}
+	if m < n { // through the vector loop too, as gelu32 does
+		var t [8]float32
+		copy(t[:], src[m:])
+		sigmoidMulAVX2(&t[0], &t[0], 8, a, b, k)
+		copy(dst[m:], t[:])
+	}
 }
 
-// sigmoidMulAVX2 is sigmoidMulGo for n a multiple of 8.
+// sigmoidMulAVX2 is sigmoidMulGo for n a multiple of 8, within an ulp.
 //
 //go:noescape
 func sigmoidMulAVX2(dst, src *float32, n int, a, b, k float32)
 
-// gelu32 writes the exact-erf GELU of src to dst; see GELU.
+// gelu32 writes the exact-erf GELU of src to dst; see GELU. With AVX2 the
+// last n mod 8 elements go through the vector loop too (padded to 8 lanes),
+// so an element's bits do not depend on where it lies in the slice: an
+// activation fused into a product's epilogue sees slices cut differently
+// from the separate pass's.
 func gelu32(dst, src []float32) {
 	n := len(src)
 	dst = dst[:n]
-	if hasAVX2 && n >= 8 {
-		m := n &^ 7
-		geluAVX2(&dst[0], &src[0], m)
-		dst, src = dst[m:], src[m:]
+	if !hasAVX2 {
+		geluGo(dst, src)
+		return
 	}
-	geluGo(dst, src)
+	m := n &^ 7
+	if m > 0 {
+		geluAVX2(&dst[0], &src[0], m)
+	}
+	if m < n {
+		var t [8]float32
+		copy(t[:], src[m:])
+		geluAVX2(&t[0], &t[0], 8)
+		copy(dst[m:], t[:])
+	}
 }
 
 // geluAVX2 is GELU for n a multiple of 8, within a few ulp of geluGo.
@@ -130,16 +154,26 @@ func gelu32(dst, src []float32) {
 //go:noescape
 func geluAVX2(dst, src *float32, n int)
 
-// geluMul32 writes gelu32(src) times mul to dst; see GEGLU.
+// geluMul32 writes gelu32(src) times mul to dst (the same bits as gelu32
+// followed by the product); see GEGLU.
 func geluMul32(dst, src, mul []float32) {
 	n := len(src)
 	dst, mul = dst[:n], mul[:n]
-	if hasAVX2 && n >= 8 {
-		m := n &^ 7
-		geluMulAVX2(&dst[0], &src[0], &mul[0], m)
-		dst, src, mul = dst[m:], src[m:], mul[m:]
+	if !hasAVX2 {
+		geluMulGo(dst, src, mul)
+		return
 	}
-	geluMulGo(dst, src, mul)
+	m := n &^ 7
+	if m > 0 {
+		geluMulAVX2(&dst[0], &src[0], &mul[0], m)
+	}
+	if m < n {
+		var t, u [8]float32
+		copy(t[:], src[m:])
+		copy(u[:], mul[m:])
+		geluMulAVX2(&t[0], &t[0], &u[0], 8)
+		copy(dst[m:], t[:])
+	}
 }
 
 // geluMulAVX2 is geluAVX2 with each result multiplied by mul's element: the

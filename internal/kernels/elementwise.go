@@ -15,24 +15,15 @@ func mapChunks(n int, fn func(lo, hi int)) {
 }
 
 // SiLU writes out[i] = x[i] * sigmoid(x[i]) = x[i] / (1 + exp(-x[i])); out may alias x.
-func SiLU(out, x []float32) {
-	out = out[:len(x)]
-	mapChunks(len(x), func(lo, hi int) { sigmoidMul(out[lo:hi], x[lo:hi], 1, 0, 1) })
-}
+func SiLU(out, x []float32) { Activate(ActSiLU, out, x) }
 
 // QuickGELU writes out[i] = x[i] * sigmoid(1.702*x[i]) (CLIP's activation); out may alias x.
-func QuickGELU(out, x []float32) {
-	out = out[:len(x)]
-	mapChunks(len(x), func(lo, hi int) { sigmoidMul(out[lo:hi], x[lo:hi], 1, 0, 1.702) })
-}
+func QuickGELU(out, x []float32) { Activate(ActQuickGELU, out, x) }
 
 // GELU writes the exact (erf) GELU, out[i] = 0.5*x*(1 + erf(x/√2)); out may
 // alias x. The pure-Go form evaluates it in float64 and rounds once; the
 // amd64 form is within a few ulp of that.
-func GELU(out, x []float32) {
-	out = out[:len(x)]
-	mapChunks(len(x), func(lo, hi int) { gelu32(out[lo:hi], x[lo:hi]) })
-}
+func GELU(out, x []float32) { Activate(ActGELU, out, x) }
 
 // geluMulGo is geluGo followed by dst[i] *= mul[i].
 func geluMulGo(dst, src, mul []float32) {

@@ -96,6 +96,8 @@ type gemmOp struct {
 	// the micro-kernel as it stores the last depth block, before the
 	// epilogue: no pass of their own over C.
 	colBias, rowBias, residual []float32
+	// act is applied to each finished block of C after everything else.
+	act Act
 	// aPacking overrides run's choice of how A is packed (for tests).
 	aPacking aPacking
 }
@@ -118,6 +120,15 @@ func (g *gemmOp) addRows(bias, res []float32) {
 
 // rowAddsInKernel is addRows' cut-off, in floats per row of C.
 const rowAddsInKernel = 16384
+
+// finish runs the epilogue and then the activation on a finished block
+// of C, rows [i0, i1) and columns [j0, j1), while it is still in cache.
+func (g *gemmOp) finish(i0, i1, j0, j1 int) {
+	if g.epilogue != nil {
+		g.epilogue(i0, i1, j0, j1)
+	}
+	g.act.applyRows(g.c, g.ldc, i0, i1, j0, j1)
+}
 
 // aPacking is how gemmOp.run packs its operands: chosen by shape, both in
 // one shared phase, A inside each compute task, or B inside each task.
@@ -151,9 +162,7 @@ func (g *gemmOp) run(mk *microKernel) {
 	if g.k <= 0 || g.alpha == 0 {
 		scaleMatrix(g.c, g.m, g.n, g.ldc, g.beta)
 		tileAdds{g.colBias, g.rowBias, g.residual}.apply(g.c, g.ldc, g.m, g.n)
-		if g.epilogue != nil {
-			g.epilogue(0, g.m, 0, g.n)
-		}
+		g.finish(0, g.m, 0, g.n)
 		return
 	}
 	mr, nr, kc := mk.mr, mk.nr, kcFor(g.k, mk.kc)
@@ -235,8 +244,8 @@ func (g *gemmOp) compute(mk *microKernel, a, b []float32, i0, mb, j0, nb, kb int
 		ri, ci := (t/tn)*mk.mc, (t%tn)*nTask
 		re, ce := min(ri+mk.mc, mb), min(ci+nTask, nb)
 		g.tiles(mk, a[ri*kb:], b, 0, i0, ri, re, j0, ci, ce, kb, beta, last)
-		if last && g.epilogue != nil {
-			g.epilogue(i0+ri, i0+re, j0+ci, j0+ce)
+		if last {
+			g.finish(i0+ri, i0+re, j0+ci, j0+ce)
 		}
 	})
 }
@@ -251,8 +260,8 @@ func (g *gemmOp) computeLocalA(mk *microKernel, b []float32, i0, mb, j0, nb, p0,
 		defer putBuf(ab)
 		g.packA(*ab, i0+ri, re-ri, p0, kb, mk.mr)
 		g.tiles(mk, *ab, b, 0, i0, ri, re, j0, 0, nb, kb, beta, last)
-		if last && g.epilogue != nil {
-			g.epilogue(i0+ri, i0+re, j0, j0+nb)
+		if last {
+			g.finish(i0+ri, i0+re, j0, j0+nb)
 		}
 	})
 }
@@ -271,8 +280,8 @@ func (g *gemmOp) computeLocalB(mk *microKernel, a []float32, i0, mb, j0, nb, p0,
 			re := min(ri+mk.mc, mb)
 			g.tiles(mk, a[ri*kb:], *bb, ci, i0, ri, re, j0, ci, ce, kb, beta, last)
 		}
-		if last && g.epilogue != nil {
-			g.epilogue(i0, i0+mb, j0+ci, j0+ce)
+		if last {
+			g.finish(i0, i0+mb, j0+ci, j0+ce)
 		}
 	})
 }

@@ -95,7 +95,15 @@ func (w Weights) packer(ld, lanes int, laneMajor bool) func(dst []float32, l0, n
 //	}
 func Linear(out, x []float32, w Weights, bias []float32, rows, inF, outF int) {
 	checkLinear("Linear", out, x, w, bias, rows, inF, outF)
-	linear(active, out, x, w, bias, nil, rows, inF, outF)
+	linear(active, out, x, w, bias, nil, ActNone, rows, inF, outF)
+}
+
+// LinearAct is Linear followed by the activation act, which is applied to
+// each finished block of out while it is in cache: the bits of Linear
+// followed by Activate, without a pass of its own.
+func LinearAct(out, x []float32, w Weights, bias []float32, act Act, rows, inF, outF int) {
+	checkLinear("LinearAct", out, x, w, bias, rows, inF, outF)
+	linear(active, out, x, w, bias, nil, act, rows, inF, outF)
 }
 
 // LinearAdd is Linear plus residual (laid out as out), added as the tiles
@@ -104,7 +112,7 @@ func Linear(out, x []float32, w Weights, bias []float32, rows, inF, outF int) {
 func LinearAdd(out, x []float32, w Weights, bias, residual []float32, rows, inF, outF int) {
 	checkLinear("LinearAdd", out, x, w, bias, rows, inF, outF)
 	needLen("LinearAdd", "residual", len(residual), rows*outF)
-	linear(active, out, x, w, bias, residual, rows, inF, outF)
+	linear(active, out, x, w, bias, residual, ActNone, rows, inF, outF)
 }
 
 // checkLinear checks the operands of Linear or LinearAdd (op).
@@ -117,16 +125,17 @@ func checkLinear(op string, out, x []float32, w Weights, bias []float32, rows, i
 	}
 }
 
-func linear(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, rows, inF, outF int) {
-	linearWith(mk, out, x, w, bias, residual, rows, inF, outF, aAuto)
+func linear(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, act Act, rows, inF, outF int) {
+	linearWith(mk, out, x, w, bias, residual, act, rows, inF, outF, aAuto)
 }
 
 // linearWith is linear with A packed as ap says.
-func linearWith(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, rows, inF, outF int, ap aPacking) {
+func linearWith(mk *microKernel, out, x []float32, w Weights, bias, residual []float32, act Act, rows, inF, outF int, ap aPacking) {
 	g := gemmOp{m: rows, n: outF, k: inF, alpha: 1, c: out, ldc: outF, aPacking: ap,
 		packA:   matPacker(x, inF, rows, true),
 		packB:   w.packer(inF, outF, true),
 		colBias: bias,
+		act:     act,
 	}
 	g.addRows(nil, residual)
 	g.run(mk)

@@ -369,7 +369,7 @@ func wgInputRunGo(a *wgAlgo, strip []float32, stride int, dst []float32, vs, run
 	}
 }
 
-// winogradOutput writes Y = Aᵀ M A (+ bias, + residual) for output channels
+// winogradOutput writes Y = Aᵀ M A (+ bias, + residual, then p.Act) for output channels
 // [c0, c1) and the valid tiles from t0. m holds, for position ξ, a
 // rows×nb block starting at ξ*ms whose row co-c0 is channel co. Runs of
 // lanes in one tile row that lie inside the image go to a.outputRun.
@@ -416,6 +416,12 @@ func winogradOutput(a *wgAlgo, out, m, bias, residual []float32, p Conv2DParams,
 				a.output(mrow[r.l+i:], ms, y)
 				rows, cols := min(mm, h-oy), min(mm, w-ox-mm*i)
 				wgStore(out[base+mm*i:], w, y[:], mm, b, residualAt(residual, base+mm*i), rows, cols)
+			}
+		}
+		if p.Act != ActNone {
+			for _, r := range runs {
+				y0, x0, y1, x1 := r.rect(a, p, 0)
+				p.Act.applyRows(out[(r.n*p.Cout+co)*h*w:], w, y0, y1, x0, x1)
 			}
 		}
 	}

@@ -37,6 +37,14 @@ func (l *Linear) Forward(b *graph.Builder, x *graph.Tensor) *graph.Tensor {
 	return b.Apply(l.op(), x)
 }
 
+// ForwardAct is Forward followed by the activation act, applied as the
+// product is stored (no pass or tensor of its own).
+func (l *Linear) ForwardAct(b *graph.Builder, x *graph.Tensor, act ops.Activation) *graph.Tensor {
+	op := l.op()
+	op.Act = act
+	return b.Apply(op, x)
+}
+
 // ForwardAdd is Forward plus residual (of the output's shape), added in
 // the same pass.
 func (l *Linear) ForwardAdd(b *graph.Builder, x, residual *graph.Tensor) *graph.Tensor {

@@ -14,8 +14,7 @@ func (m *Model) Forward(b *graph.Builder, sample, temb, ctx *graph.Tensor) *grap
 	silu := ops.Unary{Act: ops.SiLU}
 	var t *graph.Tensor
 	b.Scope("time_embedding", func() {
-		t = m.TimeLinear1.Forward(b, temb)
-		t = b.Apply(silu, t)
+		t = m.TimeLinear1.ForwardAct(b, temb, ops.SiLU)
 		t = m.TimeLinear2.Forward(b, t) // [B, TimeDim]
 		t = b.Apply(silu, t)            // every resnet applies SiLU first; do it once
 	})

@@ -7,11 +7,13 @@ import (
 	"github.com/roentgen-dev/roentgen/internal/kernels"
 )
 
-// Linear is y = x·Wᵀ + b over the last dimension: [..., In] → [..., Out].
+// Linear is y = x·Wᵀ + b over the last dimension: [..., In] → [..., Out],
+// followed by Act (none when zero) as the product is stored.
 type Linear struct {
 	W       kernels.Weights
 	Bias    []float32
 	In, Out int
+	Act     Activation
 }
 
 func (Linear) Name() string { return "Linear" }
@@ -29,13 +31,24 @@ func (l Linear) Plan(in [][]int) (Plan, error) {
 		if !slices.Equal(in[1], out) {
 			return Plan{}, badShapes(l, in, fmt.Sprintf("want a residual of the output's shape %v", out))
 		}
+		if l.Act != kernels.ActNone {
+			return Plan{}, badShapes(l, in, "a residual and an activation together are not supported")
+		}
 		return Plan{Out: out, FLOPs: l.flops(rows), Shape: l.shape(rows), Run: func(o []float32, x [][]float32) {
 			kernels.LinearAdd(o, x[0], l.W, l.Bias, x[1], rows, l.In, l.Out)
 		}}, nil
 	}
-	return Plan{Out: out, FLOPs: l.flops(rows), Shape: l.shape(rows), Run: func(o []float32, x [][]float32) {
-		kernels.Linear(o, x[0], l.W, l.Bias, rows, l.In, l.Out)
+	return Plan{Out: out, FLOPs: l.flops(rows), Label: withAct("Linear", l.Act), Shape: l.shape(rows), Run: func(o []float32, x [][]float32) {
+		kernels.LinearAct(o, x[0], l.W, l.Bias, l.Act, rows, l.In, l.Out)
 	}}, nil
+}
+
+// withAct is an op's timing label with its fused activation, if any.
+func withAct(label string, act Activation) string {
+	if act == kernels.ActNone {
+		return label
+	}
+	return label + "+" + actNames[act]
 }
 
 // flops is the arithmetic of the layer over rows tokens.
@@ -53,6 +66,9 @@ func (ChannelsLinear) Name() string { return "ChannelsLinear" }
 func (l ChannelsLinear) Plan(in [][]int) (Plan, error) {
 	if len(in) != 1 || len(in[0]) != 4 || in[0][1] != l.In {
 		return Plan{}, badShapes(l, in, fmt.Sprintf("want [N, %d, H, W]", l.In))
+	}
+	if l.Act != kernels.ActNone {
+		return Plan{}, badShapes(l, in, "a fused activation is not supported")
 	}
 	n, hw := in[0][0], in[0][2]*in[0][3]
 	return Plan{Out: []int{n, hw, l.Out}, FLOPs: Linear(l).flops(n * hw), Shape: Linear(l).shape(n * hw), Run: func(o []float32, x [][]float32) {
@@ -80,6 +96,9 @@ func (l LinearChannels) Plan(in [][]int) (Plan, error) {
 	if len(in) != 2 || len(in[0]) != 3 || in[0][1] != hw || in[0][2] != l.In || !slices.Equal(in[1], out) {
 		return Plan{}, badShapes(l, in, fmt.Sprintf("want [N, %d, %d] and a residual [N, %d, %d, %d]", hw, l.In, l.Out, l.Height, l.Width))
 	}
+	if l.Act != kernels.ActNone {
+		return Plan{}, badShapes(l, in, "a fused activation is not supported")
+	}
 	n := out[0]
 	return Plan{Out: out, FLOPs: l.flops(n * hw), Shape: l.shape(n * hw), Run: func(o []float32, x [][]float32) {
 		kernels.LinearToChannels(o, x[0], l.W, l.Bias, x[1], n, hw, l.In, l.Out)
@@ -87,11 +106,13 @@ func (l LinearChannels) Plan(in [][]int) (Plan, error) {
 }
 
 // Conv2D is a square-kernel convolution of [N, Cin, H, W] with zero padding
-// plus bias; a second input of the output's shape is added as a residual.
+// plus bias; a second input of the output's shape is added as a residual,
+// and then Act (none when zero) is applied as the outputs are finished.
 type Conv2D struct {
 	W                         kernels.Weights
 	Bias                      []float32
 	Cin, Cout, K, Stride, Pad int
+	Act                       Activation
 }
 
 func (Conv2D) Name() string { return "Conv2D" }
@@ -101,7 +122,7 @@ func (c Conv2D) Plan(in [][]int) (Plan, error) {
 		return Plan{}, badShapes(c, in, fmt.Sprintf("want [N, %d, H, W] and an optional residual", c.Cin))
 	}
 	s := in[0]
-	p := kernels.Conv2DParams{N: s[0], Cin: c.Cin, H: s[2], W: s[3], Cout: c.Cout, KH: c.K, KW: c.K, Stride: c.Stride, Pad: c.Pad}
+	p := kernels.Conv2DParams{N: s[0], Cin: c.Cin, H: s[2], W: s[3], Cout: c.Cout, KH: c.K, KW: c.K, Stride: c.Stride, Pad: c.Pad, Act: c.Act}
 	oh, ow := p.OutHW()
 	if oh <= 0 || ow <= 0 {
 		return Plan{}, badShapes(c, in, "input smaller than the kernel")
@@ -111,7 +132,7 @@ func (c Conv2D) Plan(in [][]int) (Plan, error) {
 		return Plan{}, badShapes(c, in, fmt.Sprintf("residual does not match the output %v", out))
 	}
 	flops := 2 * int64(numel(out)) * int64(c.Cin*c.K*c.K)
-	label := fmt.Sprintf("Conv2D %dx%d %s", c.K, c.K, kernels.Conv2DAlgorithm(p))
+	label := withAct(fmt.Sprintf("Conv2D %dx%d %s", c.K, c.K, kernels.Conv2DAlgorithm(p)), c.Act)
 	shape := fmt.Sprintf("%d->%d at %dx%d, %d images", c.Cin, c.Cout, s[2], s[3], s[0])
 	return Plan{Out: out, FLOPs: flops, Label: label, Shape: shape, Run: func(o []float32, x [][]float32) {
 		var res []float32

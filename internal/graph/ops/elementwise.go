@@ -7,27 +7,33 @@ import (
 	"github.com/roentgen-dev/roentgen/internal/kernels"
 )
 
-// Activation is a pointwise nonlinearity.
-type Activation int
+// Activation is a pointwise nonlinearity (kernels.Act), applied by Unary
+// or fused into a Linear or Conv2D.
+type Activation = kernels.Act
 
 // The activations the networks use.
 const (
-	SiLU      Activation = iota // x·sigmoid(x)
-	GELU                        // exact erf GELU
-	QuickGELU                   // x·sigmoid(1.702x)
+	SiLU      = kernels.ActSiLU      // x·sigmoid(x)
+	GELU      = kernels.ActGELU      // exact erf GELU
+	QuickGELU = kernels.ActQuickGELU // x·sigmoid(1.702x)
 )
+
+// actNames are the activations' names in op timings.
+var actNames = map[Activation]string{SiLU: "SiLU", GELU: "GELU", QuickGELU: "QuickGELU"}
 
 // Unary applies an activation elementwise.
 type Unary struct{ Act Activation }
 
-func (u Unary) Name() string { return [...]string{"SiLU", "GELU", "QuickGELU"}[u.Act] }
+func (u Unary) Name() string { return actNames[u.Act] }
 
 func (u Unary) Plan(in [][]int) (Plan, error) {
 	if len(in) != 1 {
 		return Plan{}, badShapes(u, in, "want one input")
 	}
-	f := [...]func(o, x []float32){kernels.SiLU, kernels.GELU, kernels.QuickGELU}[u.Act]
-	return Plan{Out: slices.Clone(in[0]), Run: func(o []float32, x [][]float32) { f(o, x[0]) }}, nil
+	if _, ok := actNames[u.Act]; !ok {
+		return Plan{}, badShapes(u, in, "unknown activation "+u.Act.String())
+	}
+	return Plan{Out: slices.Clone(in[0]), Run: func(o []float32, x [][]float32) { kernels.Activate(u.Act, o, x[0]) }}, nil
 }
 
 // GEGLU splits the last dimension in halves a, b and returns a·gelu(b).
