@@ -167,16 +167,17 @@ func (g *gemmOp) run(mk *microKernel) {
 	}
 	mr, nr, kc := mk.mr, mk.nr, kcFor(g.k, mk.kc)
 	localA := g.aPacking == aLocal || g.aPacking == aAuto && min(g.m, mBlock) >= localARows*mk.mc
-	localB := !localA && (g.aPacking == bLocal || g.aPacking == aAuto && useLocalB(g.m, g.n))
-	var aBuf, bBuf *[]float32
+	if !localA && (g.aPacking == bLocal || g.aPacking == aAuto && useLocalB(g.m, g.n)) {
+		g.runLocalB(mk, kc)
+		return
+	}
+	var aBuf *[]float32
 	if !localA {
 		aBuf = getBuf(ceilDiv(min(g.m, mBlock), mr) * mr * kc)
 		defer putBuf(aBuf)
 	}
-	if !localB {
-		bBuf = getBuf(ceilDiv(min(g.n, nBlock), nr) * nr * kc)
-		defer putBuf(bBuf)
-	}
+	bBuf := getBuf(ceilDiv(min(g.n, nBlock), nr) * nr * kc)
+	defer putBuf(bBuf)
 	for i0 := 0; i0 < g.m; i0 += mBlock {
 		mb := min(mBlock, g.m-i0)
 		for j0 := 0; j0 < g.n; j0 += nBlock {
@@ -191,11 +192,6 @@ func (g *gemmOp) run(mk *microKernel) {
 				if localA {
 					g.pack(nil, *bBuf, i0, 0, j0, nb, p0, kb, mr, nr)
 					g.computeLocalA(mk, *bBuf, i0, mb, j0, nb, p0, kb, beta, last)
-					continue
-				}
-				if localB {
-					g.pack(*aBuf, nil, i0, mb, j0, 0, p0, kb, mr, nr)
-					g.computeLocalB(mk, *aBuf, i0, mb, j0, nb, p0, kb, beta, last)
 					continue
 				}
 				g.pack(*aBuf, *bBuf, i0, mb, j0, nb, p0, kb, mr, nr)
@@ -266,22 +262,62 @@ func (g *gemmOp) computeLocalA(mk *microKernel, b []float32, i0, mb, j0, nb, p0,
 	})
 }
 
-// computeLocalB is compute with one task per localBCols columns and all mb
-// rows, each packing its columns of B (depths [p0, p0+kb)) itself and then
-// running the shared A block against them mc rows at a time.
-func (g *gemmOp) computeLocalB(mk *microKernel, a []float32, i0, mb, j0, nb, p0, kb int, beta float32, last bool) {
-	parallelFor(ceilDiv(nb, localBCols), func(t int) {
-		ci := t * localBCols
-		ce := min(ci+localBCols, nb)
-		bb := getBuf(ceilDiv(ce-ci, mk.nr) * mk.nr * kb)
-		defer putBuf(bb)
-		g.packB(*bb, j0+ci, ce-ci, p0, kb, mk.nr)
-		for ri := 0; ri < mb; ri += mk.mc {
-			re := min(ri+mk.mc, mb)
-			g.tiles(mk, a[ri*kb:], *bb, ci, i0, ri, re, j0, ci, ce, kb, beta, last)
+// runLocalB is run for a wide product (useLocalB): A is packed for a group
+// of depth blocks at once (all of them unless that passes localBAFloats),
+// and then each task owns localBCols columns and runs the group's depth
+// blocks over them in order, packing its own columns of B for each. Its
+// block of C so stays in L2 from one depth block to the next, where a
+// phase per depth block sent all of C to memory and back each time (the
+// VAE's 1x1 convolutions: 64 MB). Every tile sees the micro-kernel calls
+// of the other paths.
+func (g *gemmOp) runLocalB(mk *microKernel, kc int) {
+	mr := mk.mr
+	for i0 := 0; i0 < g.m; i0 += mBlock {
+		mb := min(mBlock, g.m-i0)
+		mpad := ceilDiv(mb, mr) * mr
+		group := max(1, localBAFloats/(mpad*kc)) * kc
+		aBuf := getBuf(mpad * min(g.k, group))
+		for g0 := 0; g0 < g.k; g0 += group {
+			g1 := min(g0+group, g.k)
+			for p0 := g0; p0 < g1; p0 += kc {
+				g.pack((*aBuf)[(p0-g0)*mpad:], nil, i0, mb, 0, 0, p0, min(kc, g1-p0), mr, mk.nr)
+			}
+			g.computeLocalB(mk, *aBuf, i0, mb, g0, g1, kc)
 		}
-		if last {
-			g.finish(i0, i0+mb, j0+ci, j0+ce)
+		putBuf(aBuf)
+	}
+}
+
+// localBAFloats bounds runLocalB's packed A, in floats (16 MiB); a
+// variable so that tests can make it group depth blocks.
+var localBAFloats = 4 << 20
+
+// computeLocalB runs depths [g0, g1) of rows [i0, i0+mb) over every column,
+// one task per localBCols columns; a holds the rows' packed A panels for
+// those depths, depth block after depth block.
+func (g *gemmOp) computeLocalB(mk *microKernel, a []float32, i0, mb, g0, g1, kc int) {
+	mpad := ceilDiv(mb, mk.mr) * mk.mr
+	parallelFor(ceilDiv(g.n, localBCols), func(t int) {
+		ci := t * localBCols
+		ce := min(ci+localBCols, g.n)
+		bb := getBuf(ceilDiv(ce-ci, mk.nr) * mk.nr * kc)
+		defer putBuf(bb)
+		for p0 := g0; p0 < g1; p0 += kc {
+			kb := min(kc, g1-p0)
+			beta := g.beta
+			if p0 > 0 {
+				beta = 1
+			}
+			last := p0+kb == g.k
+			g.packB(*bb, ci, ce-ci, p0, kb, mk.nr)
+			ab := a[(p0-g0)*mpad:]
+			for ri := 0; ri < mb; ri += mk.mc {
+				re := min(ri+mk.mc, mb)
+				g.tiles(mk, ab[ri*kb:], *bb, ci, i0, ri, re, 0, ci, ce, kb, beta, last)
+			}
+			if last {
+				g.finish(i0, i0+mb, ci, ce)
+			}
 		}
 	})
 }

@@ -125,7 +125,8 @@ func TestSgemmZeroK(t *testing.T) {
 
 // TestGemmAPackingSameBits checks that packing A, or B, inside the compute
 // tasks gives the bits of packing both in one shared phase, with edge rows
-// and columns, several depth blocks, an epilogue and both weight types.
+// and columns, several depth blocks (for B inside the tasks, also packed
+// for one depth block at a time), an epilogue and both weight types.
 func TestGemmAPackingSameBits(t *testing.T) {
 	eachKernel(t, func(t *testing.T) {
 		for _, s := range []struct{ m, n, k int }{{1000, 37, 700}, {130, 300, 50}, {7, 5, 3}, {4100, 33, 20}, {37, 1300, 700}, {13, 4200, 50}} {
@@ -135,8 +136,12 @@ func TestGemmAPackingSameBits(t *testing.T) {
 				w16[i] = float16.Fromfloat32(v).Bits()
 			}
 			for _, wt := range []Weights{{F32: w}, {F16: w16}} {
-				var outs [3][]float32
-				for i, mode := range []aPacking{aShared, aLocal, bLocal} {
+				var outs [4][]float32
+				for i, mode := range []aPacking{aShared, aLocal, bLocal, bLocal} {
+					saved := localBAFloats
+					if i == 3 { // B inside the tasks, one depth block per group
+						localBAFloats = 1
+					}
 					out := nanSlice(s.m * s.n)
 					g := gemmOp{m: s.m, n: s.n, k: s.k, alpha: 1, c: out, ldc: s.n, aPacking: mode,
 						packA: matPacker(x, s.k, s.m, true), packB: wt.packer(s.k, s.n, true),
@@ -148,10 +153,12 @@ func TestGemmAPackingSameBits(t *testing.T) {
 							}
 						}}
 					g.run(active)
+					localBAFloats = saved
 					outs[i] = out
 				}
 				sameBits(t, name("%+v f16=%v local A", s, wt.F16 != nil), outs[1], outs[0])
 				sameBits(t, name("%+v f16=%v local B", s, wt.F16 != nil), outs[2], outs[0])
+				sameBits(t, name("%+v f16=%v local B, depth blocks in groups of one", s, wt.F16 != nil), outs[3], outs[0])
 				want := naiveGemm(false, s.m, s.n, s.k, 1, x, s.k, func(p, j int) float64 {
 					if wt.F16 != nil {
 						return float64(float16.Frombits(w16[j*s.k+p]).Float32())
