@@ -123,17 +123,20 @@ func getBuf(n int) *[]float32 {
 		return p
 	}
 	scratch.mu.Unlock()
-	s := make([]float32, n, 1<<class)
+	s := newScratch(1 << class)[:n]
 	return &s
 }
 
-// DropScratch lets the garbage collector take the recycled scratch
-// buffers, which otherwise keep one network's scratch resident while the
-// next network runs. Call it only while no kernel runs.
+// DropScratch frees the recycled scratch buffers (unmapping the large
+// ones, see newScratch), which otherwise keep one network's scratch
+// resident while the next network runs. Call it only while no kernel runs.
 func DropScratch() {
 	scratch.mu.Lock()
 	defer scratch.mu.Unlock()
-	for i := range scratch.free {
+	for i, l := range scratch.free {
+		for _, p := range l {
+			freeScratch(*p)
+		}
 		scratch.free[i] = nil
 	}
 }
