@@ -40,6 +40,7 @@ type benchResult struct {
 	VAEGFLOPs       float64      `json:"vae_gflop"`
 	VAEGFLOPS       float64      `json:"vae_gflop_s"`
 	PeakRSSBytes    int64        `json:"peak_rss_bytes"`
+	EstimateBytes   int64        `json:"estimated_peak_bytes"` // what generate checks against the machine's memory
 	WeightBytes     int64        `json:"weight_bytes"`     // weights as held (mapped fp16/f32)
 	UNetArenaBytes  int64        `json:"unet_arena_bytes"` // activations of the compiled U-Net
 	VAEArenaBytes   int64        `json:"vae_arena_bytes"`  // activations of the compiled VAE decoder
@@ -148,7 +149,11 @@ values to choose the batch size with the best throughput on a machine.`,
 			r.VAEGFLOPS = r.VAEGFLOPs / r.VAEDecodeS
 			r.PeakRSSBytes = peakRSS()
 			r.UNetArenaBytes, r.VAEArenaBytes = us.ArenaBytes, vs.ArenaBytes
-			r.WeightBytes = m.EstimateMemory(r.Width, r.Height, 2).Weights
+			e, err := m.EstimateMemory(r.Width, r.Height, 2*batchSize)
+			if err != nil {
+				return err
+			}
+			r.WeightBytes, r.EstimateBytes = e.Weights, e.Total
 			r.TotalS = time.Since(start).Seconds()
 			if byOp {
 				r.UNetOps = ops.SubOpTimes(snaps["denoise"], snaps["encode"])
@@ -165,8 +170,8 @@ values to choose the batch size with the best throughput on a machine.`,
 				fmt.Fprintf(a.stdout, "                 %7.2f s per image (batch of %d)\n", r.UNetStepImageS, batchSize)
 			}
 			fmt.Fprintf(a.stdout, "  VAE decode     %7.2f s per image, %.0f GFLOP, %.0f GFLOP/s\n", r.VAEDecodeS, r.VAEGFLOPs, r.VAEGFLOPS)
-			fmt.Fprintf(a.stdout, "  peak RSS       %7.2f GiB (weights %.2f GiB, U-Net arena %.2f GiB, VAE arena %.2f GiB)\n", float64(r.PeakRSSBytes)/(1<<30),
-				float64(r.WeightBytes)/(1<<30), float64(r.UNetArenaBytes)/(1<<30), float64(r.VAEArenaBytes)/(1<<30))
+			fmt.Fprintf(a.stdout, "  peak RSS       %7.2f GiB (estimate %.2f GiB; weights %.2f GiB, U-Net arena %.2f GiB, VAE arena %.2f GiB)\n", float64(r.PeakRSSBytes)/(1<<30),
+				float64(r.EstimateBytes)/(1<<30), float64(r.WeightBytes)/(1<<30), float64(r.UNetArenaBytes)/(1<<30), float64(r.VAEArenaBytes)/(1<<30))
 			if byOp {
 				writeOpTimes(a.stdout, "U-Net, per guided step (mean of all steps)", r.UNetOps, r.Steps)
 				writeOpTimes(a.stdout, "VAE decode", r.VAEOps, 1)

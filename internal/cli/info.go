@@ -81,8 +81,8 @@ func printInfo(w io.Writer, d pipeline.Description) error {
 	fmt.Fprintf(&b, "scheduler:   %s, prediction %s\n", d.Scheduler, d.Prediction)
 	fmt.Fprintf(&b, "image size:  %dx%d (latent %dx%d)\n", d.Width, d.Height, d.Width/d.VAEScale, d.Height/d.VAEScale)
 	e := d.Memory512
-	fmt.Fprintf(&b, "memory:      about %s for a guided 512x512 image (weights %s, U-Net activations %s, VAE decode %s)\n",
-		gib(e.Total), gib(e.Weights), gib(e.UNet), gib(e.VAE))
+	fmt.Fprintf(&b, "memory:      about %s at the peak of a guided 512x512 image (denoising: weights %s + activations %s; decoding: VAE weights %s + activations %s)\n",
+		gib(e.Total), gib(e.Weights), gib(e.UNet), gib(e.VAEWeights), gib(e.VAE))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

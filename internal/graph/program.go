@@ -32,7 +32,31 @@ type Program struct {
 // Compile finishes a graph whose inputs are ins (in the order Run takes
 // them) and whose results are outs. A shape error raised while building is
 // returned here.
-func Compile(b *Builder, build func(b *Builder) (ins, outs []*Tensor)) (p *Program, err error) {
+func Compile(b *Builder, build func(b *Builder) (ins, outs []*Tensor)) (*Program, error) {
+	p, err := finish(b, build)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.allocate(); err != nil {
+		return nil, err
+	}
+	p.vm = gorgonia.NewTapeMachine(b.g)
+	return p, nil
+}
+
+// PlanBytes builds and plans a graph as Compile does, without allocating
+// its arena or a machine, and returns the arena's size in bytes: what a
+// program compiled from it holds while it runs.
+func PlanBytes(b *Builder, build func(b *Builder) (ins, outs []*Tensor)) (int64, error) {
+	p, err := finish(b, build)
+	if err != nil {
+		return 0, err
+	}
+	return p.ArenaBytes(), nil
+}
+
+// finish builds the graph and plans its arena.
+func finish(b *Builder, build func(b *Builder) (ins, outs []*Tensor)) (p *Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			be, ok := r.(buildError)
@@ -63,10 +87,6 @@ func Compile(b *Builder, build func(b *Builder) (ins, outs []*Tensor)) (p *Progr
 		}
 	}
 	p.size = plan(b.nodes)
-	if err := p.allocate(); err != nil {
-		return nil, err
-	}
-	p.vm = gorgonia.NewTapeMachine(b.g)
 	return p, nil
 }
 

@@ -72,6 +72,8 @@ func Describe(m *Models) (Description, error) {
 	}
 	d.Tokenizer = TokenizerInfo{Class: f.Components["tokenizer"].Class, Vocab: tok.VocabSize(), MaxLength: tok.MaxLength(), Pad: tok.Decode([]int{tok.PadID()})}
 	d.Width, d.Height = m.DefaultSize()
-	d.Memory512 = m.EstimateMemory(512, 512, 2)
+	if d.Memory512, err = m.EstimateMemory(512, 512, 2); err != nil {
+		return d, err
+	}
 	return d, nil
 }

@@ -87,7 +87,11 @@ func (p *Pipeline) Validate(o Options) error {
 	if o.Guidance > 1 {
 		batch *= 2
 	}
-	if e, have := p.Models.EstimateMemory(o.Width, o.Height, batch), totalMemory(); have > 0 && e.Total > have {
+	e, err := p.Models.EstimateMemory(o.Width, o.Height, batch)
+	if err != nil {
+		return err
+	}
+	if have := totalMemory(); have > 0 && e.Total > have {
 		return fmt.Errorf("a %dx%d generation of %d image(s) needs about %.1f GiB, more than this machine's %.1f GiB; use a smaller size or fewer images",
 			o.Width, o.Height, o.NumImages, float64(e.Total)/(1<<30), float64(have)/(1<<30))
 	}

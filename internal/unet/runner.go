@@ -55,21 +55,37 @@ func (r *Runner) Predict(x []float32, t float64, ctx []float32, batch, h, w int)
 
 func (r *Runner) compile(s [4]int) error {
 	r.Close()
-	a := r.m.Arch
-	p, err := graph.Compile(graph.NewBuilder(), func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
+	p, err := graph.Compile(graph.NewBuilder(), r.m.build(s))
+	if err != nil {
+		return fmt.Errorf("unet: building the graph for batch %d, latent %dx%d: %w", s[0], s[1], s[2], err)
+	}
+	r.Replace(p)
+	r.shape, r.temb = s, make([]float32, s[0]*r.m.Arch.C0)
+	return nil
+}
+
+// build returns the graph of the model for s (batch, latent height and
+// width, context length).
+func (m *Model) build(s [4]int) func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
+	a := m.Arch
+	return func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
 		x := b.Input("sample", s[0], a.In, s[1], s[2])
 		t := b.Input("timestep_embedding", s[0], a.C0)
 		// The prompt encoding repeats every step: its keys and values are
 		// projected once per image (graph.Builder.SlowInput).
 		c := b.SlowInput("encoder_hidden_states", s[0], s[3], a.CrossDim)
-		return []*graph.Tensor{x, t, c}, []*graph.Tensor{r.m.Forward(b, x, t, c)}
-	})
-	if err != nil {
-		return fmt.Errorf("unet: building the graph for batch %d, latent %dx%d: %w", s[0], s[1], s[2], err)
+		return []*graph.Tensor{x, t, c}, []*graph.Tensor{m.Forward(b, x, t, c)}
 	}
-	r.Replace(p)
-	r.shape, r.temb = s, make([]float32, s[0]*a.C0)
-	return nil
+}
+
+// ArenaBytes is the activation arena a Runner holds for batch latents of
+// h x w with ctxLen text tokens, planned without running (graph.PlanBytes).
+func (m *Model) ArenaBytes(batch, h, w, ctxLen int) (int64, error) {
+	n, err := graph.PlanBytes(graph.NewBuilder(), m.build([4]int{batch, h, w, ctxLen}))
+	if err != nil {
+		return 0, fmt.Errorf("unet: planning batch %d, latent %dx%d: %w", batch, h, w, err)
+	}
+	return n, nil
 }
 
 // TimestepEmbedding is diffusers' get_timestep_embedding for one timestep:

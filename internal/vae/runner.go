@@ -26,10 +26,7 @@ func (r *Runner) Decode(latents []float32, batch, h, w int) ([]float32, error) {
 		return nil, fmt.Errorf("vae: latents have %d values, want %d x %d x %d x %d", len(latents), batch, a.Latent, h, w)
 	}
 	if s := [3]int{batch, h, w}; r.Program() == nil || r.shape != s {
-		p, err := graph.Compile(graph.NewBuilder(), func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
-			z := b.Input("latents", batch, a.Latent, h, w)
-			return []*graph.Tensor{z}, []*graph.Tensor{r.d.Forward(b, z)}
-		})
+		p, err := graph.Compile(graph.NewBuilder(), r.d.build(batch, h, w))
 		if err != nil {
 			return nil, fmt.Errorf("vae: building the graph for %dx%d latents: %w", h, w, err)
 		}
@@ -44,4 +41,22 @@ func (r *Runner) Decode(latents []float32, batch, h, w int) ([]float32, error) {
 		return nil, fmt.Errorf("vae: %w", err)
 	}
 	return out[0], nil
+}
+
+// build returns the graph of the decoder for batch latents of h x w.
+func (d *Decoder) build(batch, h, w int) func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
+	return func(b *graph.Builder) ([]*graph.Tensor, []*graph.Tensor) {
+		z := b.Input("latents", batch, d.Arch.Latent, h, w)
+		return []*graph.Tensor{z}, []*graph.Tensor{d.Forward(b, z)}
+	}
+}
+
+// ArenaBytes is the activation arena a Runner holds to decode batch
+// latents of h x w, planned without running (graph.PlanBytes).
+func (d *Decoder) ArenaBytes(batch, h, w int) (int64, error) {
+	n, err := graph.PlanBytes(graph.NewBuilder(), d.build(batch, h, w))
+	if err != nil {
+		return 0, fmt.Errorf("vae: planning %dx%d latents: %w", h, w, err)
+	}
+	return n, nil
 }
