@@ -41,9 +41,9 @@ type benchResult struct {
 	VAEGFLOPS       float64      `json:"vae_gflop_s"`
 	PeakRSSBytes    int64        `json:"peak_rss_bytes"`
 	EstimateBytes   int64        `json:"estimated_peak_bytes"` // what generate checks against the machine's memory
-	WeightBytes     int64        `json:"weight_bytes"`     // weights as held (mapped fp16/f32)
-	UNetArenaBytes  int64        `json:"unet_arena_bytes"` // activations of the compiled U-Net
-	VAEArenaBytes   int64        `json:"vae_arena_bytes"`  // activations of the compiled VAE decoder
+	WeightBytes     int64        `json:"weight_bytes"`         // weights as held (mapped fp16/f32)
+	UNetArenaBytes  int64        `json:"unet_arena_bytes"`     // activations of the compiled U-Net
+	VAEArenaBytes   int64        `json:"vae_arena_bytes"`      // activations of the compiled VAE decoder
 	TotalS          float64      `json:"total_s"`
 	UNetOps         []ops.OpTime `json:"unet_ops,omitempty"` // with --ops: every step's ops, the first step's included
 	VAEOps          []ops.OpTime `json:"vae_ops,omitempty"`
