@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,14 +8,13 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/roentgen-dev/roentgen/internal/graph/ops"
 	"github.com/roentgen-dev/roentgen/internal/kernels"
 	"github.com/roentgen-dev/roentgen/internal/pipeline"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 // benchResult is what `roentgen bench --json` prints.
@@ -229,20 +227,13 @@ func writeOpTimes(w io.Writer, title string, ts []ops.OpTime, n int) {
 	}
 }
 
-// peakRSS reads the process's peak resident set size (VmHWM) from
-// /proc/self/status; 0 where that file does not exist.
+// peakRSS is the process's peak resident set size in bytes (getrusage's
+// maximum RSS, which Linux and FreeBSD count in KiB and macOS in bytes); 0
+// if unknown.
 func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
+	return int64(ru.Maxrss) * maxrssUnit
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/roentgen-dev/roentgen/internal/imageio"
 	"github.com/roentgen-dev/roentgen/internal/rng"
 	"github.com/roentgen-dev/roentgen/internal/sampler"
-	"golang.org/x/sys/unix"
 )
 
 // Options are one text-to-image request, with diffusers'
@@ -51,15 +50,6 @@ const (
 	maxSide   = 16384
 	maxImages = 4096
 )
-
-// totalMemory is the machine's RAM in bytes (0 if unknown).
-func totalMemory() int64 {
-	var si unix.Sysinfo_t
-	if unix.Sysinfo(&si) != nil {
-		return 0
-	}
-	return int64(si.Totalram) * int64(si.Unit)
-}
 
 // Validate checks the options against the model; errors name the setting.
 func (p *Pipeline) Validate(o Options) error {
