@@ -6,7 +6,7 @@ REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X github.com/roentgen-dev/roentgen/internal/cli.Version=$(VERSION) -X github.com/roentgen-dev/roentgen/internal/cli.Revision=$(REVISION)
 BIN       := bin/roentgen
 
-.PHONY: build test lint staticcheck bench run fuzz clean
+.PHONY: build test test-arm64 lint staticcheck bench run fuzz clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/roentgen
@@ -16,6 +16,15 @@ build:
 test: lint
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags noasm ./internal/kernels/
+
+# test-arm64: every package's tests built for linux/arm64 and run under
+# qemu-aarch64 (Debian: apt-get install qemu-user), which exercises the
+# pure-Go kernels; ~25 minutes on 2 cores. Not part of `make test`.
+test-arm64:
+	@command -v qemu-aarch64 >/dev/null || { echo "test-arm64 needs qemu-aarch64 (apt-get install qemu-user)"; exit 1; }
+	@set -e; for p in $$($(GO) list -f '{{if .TestGoFiles}}{{.Dir}}{{end}}' ./...); do \
+	  echo "== $$p"; GOARCH=arm64 $(GO) test -c -o $$p/arm64.test $$p; \
+	  (cd $$p && qemu-aarch64 ./arm64.test -test.count=1 -test.skip FullSize); rm -f $$p/arm64.test; done
 
 lint: staticcheck
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
