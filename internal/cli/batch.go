@@ -80,6 +80,8 @@ func checkBatchFlags(f *batchFlags) (imageio.Format, batch.Shard, error) {
 		return 0, batch.Shard{}, usagef("--images-per-prompt must be at least 1, got %d", f.perPrompt)
 	case f.batchSize < 1:
 		return 0, batch.Shard{}, usagef("--batch-size must be at least 1, got %d", f.batchSize)
+	case f.batchSize > pipeline.MaxImages:
+		return 0, batch.Shard{}, usagef("--batch-size must be at most %d, got %d", pipeline.MaxImages, f.batchSize)
 	case f.g.threads < 0:
 		return 0, batch.Shard{}, usagef("--threads must be positive, got %d", f.g.threads)
 	case f.shard != "" && f.shards != 0:
@@ -131,7 +133,9 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 	defer p.Close()
 	m := p.Models
 	opts := batchOptions(cmd, f, m)
-	if err := p.Validate(opts); err != nil {
+	check := opts
+	check.NumImages = f.batchSize // the U-Net denoises this many images at once: the memory check needs them all
+	if err := p.Validate(check); err != nil {
 		return UsageError{err}
 	}
 	job := &batch.Job{Dir: f.out, Prompts: prompts, Shard: shard, Ext: "." + f.format, Model: m.Folder.Name, Version: VersionString(),

@@ -180,6 +180,9 @@ func TestBatchErrors(t *testing.T) {
 		{batchArgs(good, dir, "--shard", "2/2"), 2, "--shard: shard 2/2: want 0 <= I < N"},
 		{batchArgs(good, dir, "--shards", "4"), 2, "--shards 4 needs JOB_COMPLETION_INDEX"},
 		{batchArgs(good, dir, "--batch-size", "0"), 2, "--batch-size must be at least 1"},
+		{batchArgs(good, dir, "--batch-size", "4097"), 2, "--batch-size must be at most 4096, got 4097"},
+		// The memory check counts every image of a batch (one image of this size fits anywhere).
+		{batchArgs(good, dir, "--batch-size", "4096", "--width", "2048", "--height", "2048"), 2, "a 2048x2048 generation of 4096 image(s) needs about"},
 		{batchArgs(good, dir, "--width", "60"), 2, "width and height must be positive multiples of 8"},
 		{batchArgs(good, filepath.Join(dir, "fresh"), "--resume"), 1, "--resume: stat " + filepath.Join(dir, "fresh", "manifest.jsonl")},
 	} {

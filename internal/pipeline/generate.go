@@ -48,7 +48,7 @@ type Result struct {
 // against the estimate too.
 const (
 	maxSide   = 16384
-	maxImages = 4096
+	MaxImages = 4096 // images per call: --num-images, or batch's --batch-size
 )
 
 // Validate checks the options against the model; errors name the setting.
@@ -67,8 +67,8 @@ func (p *Pipeline) Validate(o Options) error {
 		return fmt.Errorf("eta must not be negative, got %g", o.Eta)
 	case o.Width > maxSide || o.Height > maxSide:
 		return fmt.Errorf("%dx%d is larger than the %d-pixel limit per side", o.Width, o.Height, maxSide)
-	case o.NumImages > maxImages:
-		return fmt.Errorf("num-images %d is more than %d per call (use roentgen batch)", o.NumImages, maxImages)
+	case o.NumImages > MaxImages:
+		return fmt.Errorf("num-images %d is more than %d per call (use roentgen batch)", o.NumImages, MaxImages)
 	}
 	if _, err := sampler.New(o.Scheduler, p.Scheduler, o.Steps, sampler.Options{Eta: o.Eta}); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
