@@ -57,6 +57,11 @@ func Threads() int { return int(threads.Load()) }
 // goroutines. Tasks are handed out dynamically, so callers must make each
 // task's result independent of which goroutine runs it.
 func parallelFor(tasks int, fn func(t int)) {
+	if tasks > 0 && loopTrace.on.Load() {
+		var done func()
+		fn, done = traced(tasks, fn)
+		defer done()
+	}
 	nt := min(Threads(), tasks)
 	if nt <= 1 {
 		for t := range tasks {
