@@ -19,33 +19,34 @@ import (
 
 // benchResult is what `roentgen bench --json` prints.
 type benchResult struct {
-	Model           string       `json:"model"`
-	Width           int          `json:"width"`
-	Height          int          `json:"height"`
-	Steps           int          `json:"steps"`
-	Threads         int          `json:"threads"`
-	MicroKernel     string       `json:"micro_kernel"` // e.g. "avx2 6x16"
-	BatchSize       int          `json:"batch_size"`   // images per guided step (U-Net batch 2·batch_size)
-	LoadS           float64      `json:"load_s"`
-	TextEncoderS    float64      `json:"text_encoder_s"`
-	UNetStepS       float64      `json:"unet_step_s"` // median guided step (two U-Net evaluations)
-	UNetFirstStepS  float64      `json:"unet_first_step_s"`
-	UNetStepImageS  float64      `json:"unet_step_per_image_s"` // unet_step_s / batch_size
-	VAEDecodeS      float64      `json:"vae_decode_s"`          // one image (the mean over the batch)
-	UNetGFLOPs      float64      `json:"unet_gflop_per_step"`
-	UNetGFLOPsOnce  float64      `json:"unet_gflop_once"` // added to the first step: the prompt's cross-attention keys and values
-	UNetGFLOPS      float64      `json:"unet_gflop_s"`
-	VAEGFLOPs       float64      `json:"vae_gflop"`
-	VAEGFLOPS       float64      `json:"vae_gflop_s"`
-	PeakRSSBytes    int64        `json:"peak_rss_bytes"`
-	EstimateBytes   int64        `json:"estimated_peak_bytes"` // what generate checks against the machine's memory
-	WeightBytes     int64        `json:"weight_bytes"`         // weights as held (mapped fp16/f32)
-	UNetArenaBytes  int64        `json:"unet_arena_bytes"`     // activations of the compiled U-Net
-	VAEArenaBytes   int64        `json:"vae_arena_bytes"`      // activations of the compiled VAE decoder
-	TotalS          float64      `json:"total_s"`
-	UNetOps         []ops.OpTime `json:"unet_ops,omitempty"` // with --ops: every step's ops, the first step's included
-	VAEOps          []ops.OpTime `json:"vae_ops,omitempty"`
-	RoentgenVersion string       `json:"roentgen"`
+	Model           string         `json:"model"`
+	Width           int            `json:"width"`
+	Height          int            `json:"height"`
+	Steps           int            `json:"steps"`
+	Threads         int            `json:"threads"`
+	MicroKernel     string         `json:"micro_kernel"` // e.g. "avx2 6x16"
+	BatchSize       int            `json:"batch_size"`   // images per guided step (U-Net batch 2·batch_size)
+	LoadS           float64        `json:"load_s"`
+	TextEncoderS    float64        `json:"text_encoder_s"`
+	UNetStepS       float64        `json:"unet_step_s"` // median guided step (two U-Net evaluations)
+	UNetFirstStepS  float64        `json:"unet_first_step_s"`
+	UNetStepImageS  float64        `json:"unet_step_per_image_s"` // unet_step_s / batch_size
+	VAEDecodeS      float64        `json:"vae_decode_s"`          // one image (the mean over the batch)
+	UNetGFLOPs      float64        `json:"unet_gflop_per_step"`
+	UNetGFLOPsOnce  float64        `json:"unet_gflop_once"` // added to the first step: the prompt's cross-attention keys and values
+	UNetGFLOPS      float64        `json:"unet_gflop_s"`
+	VAEGFLOPs       float64        `json:"vae_gflop"`
+	VAEGFLOPS       float64        `json:"vae_gflop_s"`
+	PeakRSSBytes    int64          `json:"peak_rss_bytes"`
+	EstimateBytes   int64          `json:"estimated_peak_bytes"` // what generate checks against the machine's memory
+	WeightBytes     int64          `json:"weight_bytes"`         // weights as held (mapped fp16/f32)
+	UNetArenaBytes  int64          `json:"unet_arena_bytes"`     // activations of the compiled U-Net
+	VAEArenaBytes   int64          `json:"vae_arena_bytes"`      // activations of the compiled VAE decoder
+	TotalS          float64        `json:"total_s"`
+	UNetOps         []ops.OpTime   `json:"unet_ops,omitempty"` // with --ops: every step's ops, the first step's included
+	VAEOps          []ops.OpTime   `json:"vae_ops,omitempty"`
+	Scaling         *scalingResult `json:"scaling,omitempty"` // with --scaling
+	RoentgenVersion string         `json:"roentgen"`
 }
 
 func (a *app) benchCmd() *cobra.Command {
@@ -53,6 +54,7 @@ func (a *app) benchCmd() *cobra.Command {
 		w, h, steps, threads  int
 		batchSize             int
 		asJSON, byOp, byShape bool
+		scaling               bool
 		profile, memProfile   string
 	)
 	cmd := &cobra.Command{
@@ -102,6 +104,10 @@ values to choose the batch size with the best throughput on a machine.`,
 			if h > 0 {
 				r.Height = h
 			}
+			if scaling && steps < 2 {
+				return UsageError{fmt.Errorf("--scaling needs --steps 2 or more (the first step is not traced)")}
+			}
+			var tracer scalingTracer
 			var stepTimes []float64
 			var last time.Duration
 			snaps := map[string][]ops.OpTime{}
@@ -112,6 +118,9 @@ values to choose the batch size with the best throughput on a machine.`,
 			o := pipeline.Options{Prompt: "Large right-sided pleural effusion. Cardiomegaly.", Steps: steps, Guidance: 4,
 				Scheduler: "ddim", Width: r.Width, Height: r.Height, NumImages: batchSize, Seed: 1}
 			o.Progress = func(e pipeline.Event) {
+				if scaling {
+					tracer.event(e)
+				}
 				if e.Stage == "denoise" && e.Step > 0 {
 					stepTimes = append(stepTimes, (e.Elapsed - last).Seconds())
 					last = e.Elapsed
@@ -157,6 +166,9 @@ values to choose the batch size with the best throughput on a machine.`,
 				r.UNetOps = ops.SubOpTimes(snaps["denoise"], snaps["encode"])
 				r.VAEOps = ops.SubOpTimes(snaps["decode"], snaps["denoise"])
 			}
+			if scaling {
+				r.Scaling = tracer.result(steps, batchSize)
+			}
 			if asJSON {
 				return json.NewEncoder(a.stdout).Encode(r)
 			}
@@ -174,6 +186,9 @@ values to choose the batch size with the best throughput on a machine.`,
 				writeOpTimes(a.stdout, "U-Net, per guided step (mean of all steps)", r.UNetOps, r.Steps)
 				writeOpTimes(a.stdout, "VAE decode", r.VAEOps, 1)
 			}
+			if scaling {
+				writeScaling(a.stdout, r.Scaling)
+			}
 			return nil
 		},
 	}
@@ -188,6 +203,7 @@ values to choose the batch size with the best throughput on a machine.`,
 	fl.StringVar(&memProfile, "memprofile", "", "write a Go heap profile (allocations since start; go tool pprof) to this file at the end")
 	fl.BoolVar(&byOp, "ops", false, "also time every graph op and report the U-Net and VAE time by op kind")
 	fl.BoolVar(&byShape, "ops-shapes", false, "like --ops, with each op kind split by operand shape (layer sizes, heads, pixels)")
+	fl.BoolVar(&scaling, "scaling", false, "also project the step and decode times to 1-64 threads from how this run's work splits into tasks")
 	return cmd
 }
 

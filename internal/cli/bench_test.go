@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,5 +121,61 @@ func TestBenchBatchSize(t *testing.T) {
 	_, errs, code := run(t, "bench", "--model", "../../testdata/tiny-sd1", "--batch-size", "0")
 	if code == 0 || !strings.Contains(errs, "--batch-size must be at least 1") {
 		t.Errorf("--batch-size 0: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestBenchScaling checks bench --scaling's projection for consistency: a
+// time for each listed thread count, never rising with more threads, never
+// below the time outside parallel loops, and never more than n times
+// faster than one thread.
+func TestBenchScaling(t *testing.T) {
+	r := benchJSON(t, "--steps", "3", "--scaling")
+	s := r.Scaling
+	if s == nil || len(s.Threads) != len(scalingThreads) || len(s.UNetStepS) != len(s.Threads) || len(s.VAEDecodeS) != len(s.Threads) {
+		t.Fatalf("scaling = %+v, want times for threads %v", s, scalingThreads)
+	}
+	for _, row := range []struct {
+		name   string
+		s      []float64
+		serial float64
+	}{{"U-Net", s.UNetStepS, s.UNetSerialS}, {"VAE", s.VAEDecodeS, s.VAESerialS}} {
+		if !(row.serial >= 0) {
+			t.Errorf("%s: time outside loops %v", row.name, row.serial)
+		}
+		for i, v := range row.s {
+			n := float64(s.Threads[i])
+			switch {
+			case !(v > 0) || v < row.serial:
+				t.Errorf("%s: %v s on %v threads, outside loops %v s", row.name, v, n, row.serial)
+			case i > 0 && v > row.s[i-1]:
+				t.Errorf("%s: %v s on %v threads, more than %v s on %d", row.name, v, n, row.s[i-1], s.Threads[i-1])
+			case v*n < row.s[0]*(1-1e-9):
+				t.Errorf("%s: %v s on %v threads, more than %v times faster than %v s on one", row.name, v, n, n, row.s[0])
+			}
+		}
+	}
+	// The itemised losses add up to the projection on lossThreads threads
+	// less its even share of the one-thread time.
+	i16 := slices.Index(s.Threads, lossThreads)
+	for _, row := range []struct {
+		name   string
+		s      []float64
+		serial float64
+		ls     []kernelLoss
+	}{{"U-Net", s.UNetStepS, s.UNetSerialS, s.UNetLoss}, {"VAE", s.VAEDecodeS, s.VAESerialS, s.VAELoss}} {
+		sum := 0.0
+		for i, l := range row.ls {
+			if l.Func == "" || l.Seconds < 0 || i > 0 && l.Seconds > row.ls[i-1].Seconds {
+				t.Errorf("%s loss %d: %+v (after %+v)", row.name, i, l, row.ls[max(i-1, 0)])
+			}
+			sum += l.Seconds
+		}
+		want := row.s[i16] - row.serial - (row.s[0]-row.serial)/lossThreads
+		if len(row.ls) == 0 || math.Abs(sum-want) > 1e-6*row.s[0]+1e-9 {
+			t.Errorf("%s: losses %+v add up to %v s, want %v", row.name, row.ls, sum, want)
+		}
+	}
+	if _, errs, code := run(t, "bench", "--model", "../../testdata/tiny-sd1", "--steps", "1", "--scaling"); code != 2 || !strings.Contains(errs, "--steps 2") {
+		t.Errorf("--scaling --steps 1: exit %d, %q; want a usage error naming --steps 2", code, errs)
 	}
 }
