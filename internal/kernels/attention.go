@@ -50,42 +50,48 @@ func attention(mk *microKernel, out, q, k, v []float32, b, lq, lk, h, d int, sca
 	// same probabilities, with a cheaper range reduction than e^x.
 	pl := attnPlan{mk: mk, lq: lq, lk: lk, h: h, d: d, ld: h * d, scale: float32(float64(scale) * math.Log2E), causal: causal}
 	pl.bk = mk.mr * ceilDiv(min(256, lk), mk.mr)
-	pl.bq = mk.nr * ceilDiv(attnQueries(lq, lk > pl.bk), mk.nr)
+	pl.bq = mk.nr * ceilDiv(attnQueries(lq, h, lk > pl.bk), mk.nr)
 	pl.lkPad = pl.bk * ceilDiv(lk, pl.bk)
 	pl.dPad = mk.mr * ceilDiv(d, mk.mr)
 	kBuf, vBuf := getBuf(h*pl.lkPad*d), getBuf(h*pl.dPad*pl.lkPad)
 	defer putBuf(kBuf)
 	defer putBuf(vBuf)
 	pl.kPacked, pl.vPacked = *kBuf, *vBuf
+	nqb := ceilDiv(lq, pl.bq)
 	for bi := range b {
 		off, koff := bi*lq*pl.ld, bi*lk*pl.ld
 		pl.packKV(k[koff:], v[koff:])
-		// A task owns a block of queries across all heads, so it reads and
-		// writes whole token rows.
-		parallelFor(ceilDiv(lq, pl.bq), func(t int) {
+		// A task owns a block of queries of one head; the tasks of a head
+		// are handed out together, so that the threads share its keys and
+		// values in cache.
+		parallelFor(h*nqb, func(t int) {
+			hi, qb := t/nqb, t%nqb
 			buf := getBuf(pl.scratch())
 			defer putBuf(buf)
-			for hi := range h {
-				pl.queryBlock(out[off+hi*d:], q[off+hi*d:], t*pl.bq, hi, *buf)
-			}
+			pl.queryBlock(out[off+hi*d:], q[off+hi*d:], qb*pl.bq, hi, *buf)
 		})
 	}
 }
 
-// attnQueries is the number of queries per attention task. With more than
-// one block of keys, a task reuses each block from L2 for all its queries,
-// so larger tasks read the keys and values from L3 fewer times: about four
-// tasks per thread, between 64 and 512 queries (SD 1.5's 4096-token
-// self-attention 5% faster at 512 than at 64, paired runs on 2 threads).
-// With one block (cross-attention) the keys stay in cache anyway and 64
-// queries keep a task's output panel in L1 (4% faster than 512). Queries
-// are independent lanes, so this never changes a result.
-func attnQueries(lq int, manyBlocks bool) int {
+// attnQueries is the number of queries per attention task (one head's).
+// With more than one block of keys, a task reuses each block from L2 for
+// all its queries, so larger tasks read the keys and values from L3 fewer
+// times: up to 512 queries (SD 1.5's 4096-token self-attention 5% faster
+// than with 64, paired runs on 2 threads), but no more than makes
+// attnMinTasks tasks over all h heads (the VAE's single head: 256), and no
+// fewer than 64. With one block (cross-attention) the keys stay in cache
+// anyway and 64 queries keep a task's output panel in L1 (4% faster than
+// 512). Queries are independent lanes, so this never changes a result; nor
+// does it depend on the number of threads.
+func attnQueries(lq, h int, manyBlocks bool) int {
 	if !manyBlocks {
 		return 64
 	}
-	return max(64, min(512, lq/(4*Threads())))
+	return max(64, min(512, lq, lq*h/attnMinTasks))
 }
+
+// attnMinTasks is the fewest tasks per image attnQueries aims for.
+const attnMinTasks = 16
 
 // packKV packs every head's keys as A panels [key/mr][d][mr] (for Sᵀ = K·Qᵀ)
 // and its values transposed as A panels [d/mr][key][mr] (for Oᵀ = Vᵀ·Pᵀ),

@@ -55,6 +55,9 @@ var attnCases = []struct {
 	{1, 33, 600, 1, 80, false},
 	{2, 9, 17, 1, 160, false},
 	{1, 300, 300, 1, 3, true},
+	// Query blocks between 64 and 512 (attnQueries), the last one partial.
+	{1, 1100, 300, 2, 24, false},
+	{1, 2100, 260, 4, 8, true},
 }
 
 func TestAttention(t *testing.T) {
