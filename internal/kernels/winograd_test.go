@@ -19,8 +19,10 @@ var winogradCases = []Conv2DParams{
 	{N: 2, Cin: 331, H: 7, W: 6, Cout: 13},
 	{N: 1, Cin: 5, H: 33, W: 41, Cout: 9},
 	{N: 3, Cin: 2, H: 2, W: 30, Cout: 3},
-	// More than wgFewTiles tiles: blocks of output tiles per task.
+	// More than a.few tiles: blocks of output tiles per task, half-size
+	// blocks (fewer than wgMinTasks full ones) and full ones.
 	{N: 2, Cin: 37, H: 45, W: 47, Cout: 33},
+	{N: 1, Cin: 5, H: 130, W: 129, Cout: 9},
 }
 
 // wgAlgos are the Winograd algorithms the tests run.
