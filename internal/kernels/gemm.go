@@ -171,15 +171,19 @@ func (g *gemmOp) run(mk *microKernel) {
 		g.runLocalB(mk, kc)
 		return
 	}
+	bBuf := getBuf(ceilDiv(min(g.n, nBlock), nr) * nr * kc)
+	defer putBuf(bBuf)
+	// A packed inside the tasks needs no row blocks: every task of a
+	// column and depth block shares its one packed B block.
 	var aBuf *[]float32
+	mBlk := g.m
 	if !localA {
+		mBlk = mBlock
 		aBuf = getBuf(ceilDiv(min(g.m, mBlock), mr) * mr * kc)
 		defer putBuf(aBuf)
 	}
-	bBuf := getBuf(ceilDiv(min(g.n, nBlock), nr) * nr * kc)
-	defer putBuf(bBuf)
-	for i0 := 0; i0 < g.m; i0 += mBlock {
-		mb := min(mBlock, g.m-i0)
+	for i0 := 0; i0 < g.m; i0 += mBlk {
+		mb := min(mBlk, g.m-i0)
 		for j0 := 0; j0 < g.n; j0 += nBlock {
 			nb := min(nBlock, g.n-j0)
 			for p0 := 0; p0 < g.k; p0 += kc {
