@@ -93,7 +93,9 @@ func (s *stageTrace) losses(n int, per float64) []kernelLoss {
 	for f, d := range by {
 		ls = append(ls, kernelLoss{f, d / per})
 	}
-	sort.Slice(ls, func(i, j int) bool { return ls[i].Seconds > ls[j].Seconds || ls[i].Seconds == ls[j].Seconds && ls[i].Func < ls[j].Func })
+	sort.Slice(ls, func(i, j int) bool {
+		return ls[i].Seconds > ls[j].Seconds || ls[i].Seconds == ls[j].Seconds && ls[i].Func < ls[j].Func
+	})
 	return ls
 }
 
