@@ -53,11 +53,7 @@ func traced(n int, fn func(t int)) (func(t int), func()) {
 		return fn, func() { loopTrace.depth.Add(-1) }
 	}
 	d, start := make([]time.Duration, n), time.Now()
-	fn0 := ""
-	if pc, _, _, ok := runtime.Caller(2); ok { // traced ← parallelFor ← the kernel
-		fn0 = runtime.FuncForPC(pc).Name()
-		fn0 = fn0[strings.LastIndex(fn0, "/")+1:]
-	}
+	fn0 := loopCaller()
 	return func(t int) {
 			s := time.Now()
 			fn(t)
@@ -69,6 +65,20 @@ func traced(n int, fn func(t int)) (func(t int), func()) {
 			loopTrace.loops = append(loopTrace.loops, l)
 			loopTrace.mu.Unlock()
 		}
+}
+
+// loopCaller names the kernel function that started the loop being
+// traced: the first caller of parallelFor that is not parallelRange.
+func loopCaller() string {
+	var pcs [8]uintptr
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(4, pcs[:])]) // skip Callers, loopCaller, traced, parallelFor
+	for {
+		f, more := frames.Next()
+		name := f.Function[strings.LastIndex(f.Function, "/")+1:]
+		if !strings.HasPrefix(name, "kernels.parallelRange") || !more {
+			return name
+		}
+	}
 }
 
 // Makespan is the time the loop would take on n threads that take tasks in

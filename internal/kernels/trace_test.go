@@ -36,11 +36,17 @@ func TestTraceLoops(t *testing.T) {
 		parallelFor(4, func(int) { time.Sleep(time.Millisecond) })
 	})
 	parallelFor(5, func(int) {})
+	parallelRange(10, 4, func(int, int) {})
 	loops := TracedLoops()
 	TraceLoops(false)
 	parallelFor(2, func(int) {})
-	if len(loops) != 2 || len(loops[0].Tasks) != 3 || len(loops[1].Tasks) != 5 {
-		t.Fatalf("recorded %d loops %+v, want the outer loop of 3 tasks and the loop of 5", len(loops), loops)
+	if len(loops) != 3 || len(loops[0].Tasks) != 3 || len(loops[1].Tasks) != 5 || len(loops[2].Tasks) != 3 {
+		t.Fatalf("recorded %d loops %+v, want the outer loop of 3 tasks, the loop of 5 and the range's 3", len(loops), loops)
+	}
+	for i, l := range loops {
+		if l.Func != "kernels.TestTraceLoops" {
+			t.Errorf("loop %d: started by %q, want kernels.TestTraceLoops", i, l.Func)
+		}
 	}
 	for i, d := range loops[0].Tasks {
 		if d < 4*time.Millisecond/2 { // four 1 ms sleeps over 2 threads
@@ -50,7 +56,7 @@ func TestTraceLoops(t *testing.T) {
 	if loops[0].Wall < loops[0].Makespan(3) {
 		t.Errorf("wall %v below the 3-thread makespan %v", loops[0].Wall, loops[0].Makespan(3))
 	}
-	if n := len(TracedLoops()); n != 2 {
-		t.Errorf("after TraceLoops(false): %d loops, want the 2 recorded", n)
+	if n := len(TracedLoops()); n != 3 {
+		t.Errorf("after TraceLoops(false): %d loops, want the 3 recorded", n)
 	}
 }
