@@ -66,7 +66,13 @@ step), the GFLOP/s achieved and the peak resident memory of the process.
 
 --batch-size B denoises B images per step (U-Net batch 2B), as roentgen batch
 --batch-size B does, and also reports the step time per image: run it with a few
-values to choose the batch size with the best throughput on a machine.`,
+values to choose the batch size with the best throughput on a machine.
+
+--scaling records how long every task of every parallel loop took (the steps after
+the first, and the decode) and replays them on 1-64 threads: how far more cores
+could speed this run up given how the work splits, and which kernels would leave
+threads idle. Shared caches and memory bandwidth are not modelled, so on a real
+machine the speed-up is lower; run it with --threads N to compare with N cores.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			byOp = byOp || byShape
 			if batchSize < 1 {
