@@ -45,7 +45,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x -cpu 1,2 ./internal/kernels/
 	$(GO) test -run '^$$' -bench . ./internal/clip/
 	@for m in $(BENCH_MODELS); do \
-	  if [ -f $$m/model_index.json ]; then $(BIN) bench --model $$m --steps 3; \
+	  if [ -f $$m/model_index.json ]; then $(BIN) bench --model $$m --steps 3 --scaling; \
 	  else echo "skipping $$m (generate it with go run ./scripts/mkmodel)"; fi; done
 
 run:
