@@ -129,7 +129,7 @@ func TestSgemmZeroK(t *testing.T) {
 // for one depth block at a time), an epilogue and both weight types.
 func TestGemmAPackingSameBits(t *testing.T) {
 	eachKernel(t, func(t *testing.T) {
-		for _, s := range []struct{ m, n, k int }{{1000, 37, 700}, {130, 300, 50}, {7, 5, 3}, {4100, 33, 20}, {37, 1300, 700}, {13, 4200, 50}} {
+		for _, s := range []struct{ m, n, k int }{{1000, 37, 700}, {130, 300, 50}, {7, 5, 3}, {4100, 33, 20}, {37, 1300, 700}, {13, 4200, 50}, {1000, 1300, 40}} {
 			x, w, bias := randSlice(1, s.m*s.k), randSlice(2, s.n*s.k), randSlice(3, s.n)
 			w16 := make([]uint16, len(w))
 			for i, v := range w {
