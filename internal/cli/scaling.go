@@ -122,8 +122,8 @@ func (t *scalingTracer) result(steps, batch int) *scalingResult {
 	r := &scalingResult{Threads: scalingThreads, UNetSerialS: t.unet.serial().Seconds() / us, VAESerialS: t.vae.serial().Seconds() / vs,
 		UNetLoss: t.unet.losses(lossThreads, us), VAELoss: t.vae.losses(lossThreads, vs)}
 	for _, n := range scalingThreads {
-		r.UNetStepS = append(r.UNetStepS, t.unet.project(n).Seconds()/float64(steps-1))
-		r.VAEDecodeS = append(r.VAEDecodeS, t.vae.project(n).Seconds()/float64(batch))
+		r.UNetStepS = append(r.UNetStepS, t.unet.project(n).Seconds()/us)
+		r.VAEDecodeS = append(r.VAEDecodeS, t.vae.project(n).Seconds()/vs)
 	}
 	return r
 }
