@@ -85,6 +85,26 @@ func benchAttention(b *testing.B, bt, lq, lk, h, d int) {
 // BenchmarkAttention is SD 1.5's 64×64-latent self-attention: 2 images (CFG) × 8 heads of width 40, 4096 tokens.
 func BenchmarkAttention(b *testing.B) { benchAttention(b, 2, 4096, 4096, 8, 40) }
 
+// BenchmarkSoftmaxCols is Attention's online-softmax step on one Sᵀ panel
+// of the 4096-token self-attention (a block of keys × the micro-kernel's
+// nr queries), in L1 as in Attention; ns per score.
+func BenchmarkSoftmaxCols(b *testing.B) {
+	nr := active.nr
+	rows := active.mr * ceilDiv(256, active.mr)
+	src := randSlice(1, rows*nr)
+	s := make([]float32, len(src))
+	m, l, corr := make([]float32, nr), make([]float32, nr), make([]float32, nr)
+	for i := range m {
+		m[i] = 1 // the reference maximum of earlier blocks: no rescaling, as in most blocks
+	}
+	b.ResetTimer()
+	for range b.N {
+		copy(s, src)
+		softmaxCols(s, nr, m, l, corr)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows*nr), "ns/score")
+}
+
 // BenchmarkAttentionCross is the matching cross-attention over 77 text tokens.
 func BenchmarkAttentionCross(b *testing.B) { benchAttention(b, 2, 4096, 77, 8, 40) }
 

@@ -75,21 +75,36 @@ func (a *asm) exp(r string) {
 }
 
 // exp2 emits exp2For (exp.go) of register v in place, for v ≥ exp2Min
-// handled by a mask; temporaries t, p and mask, e2min in Y12.
+// handled by a mask; temporaries t, p and mask, e2min in Y12 and the other
+// constants in the registers of softmaxRegs (a load each from the table
+// had made the loop wait on its loads).
 func (a *asm) exp2(v, t, p, mask string) {
+	r := func(name string) string {
+		for i := 0; i < len(softmaxRegs); i += 2 {
+			if softmaxRegs[i+1] == name {
+				return softmaxRegs[i]
+			}
+		}
+		panic("no register for " + name)
+	}
 	a.in("VCMPPS $0x05, Y12, %s, %s", v, mask) // !(x < exp2Min), true for NaN
 	a.in("VMAXPS %s, Y12, %s", v, v)           // NaN stays in v
-	a.in("VADDPS %s, %s, %s", c("e2magic"), v, t)
-	a.in("VSUBPS %s, %s, %s", c("e2magic"), t, p) // n
+	a.in("VADDPS %s, %s, %s", r("e2magic"), v, t)
+	a.in("VSUBPS %s, %s, %s", r("e2magic"), t, p) // n
 	a.in("VSUBPS %s, %s, %s", p, v, v)            // r = x - n, exact
-	a.in("VMOVUPS %s, %s", c("e2c6"), p)
+	a.in("VMOVAPS %s, %s", r("e2c6"), p)
 	for _, k := range []string{"e2c5", "e2c4", "e2c3", "e2c2", "e2c1", "e2c0"} {
-		a.in("VFMADD213PS %s, %s, %s", c(k), v, p)
+		a.in("VFMADD213PS %s, %s, %s", r(k), v, p)
 	}
 	a.in("VPSLLD $23, %s, %s", t, t) // 2^n: n + 127 in the exponent field
 	a.in("VMULPS %s, %s, %s", t, p, v)
 	a.in("VANDPS %s, %s, %s", mask, v, v)
 }
+
+// softmaxRegs are the registers softmaxColsAVX2 keeps exp2's constants in,
+// as loadConsts pairs.
+var softmaxRegs = []string{"Y12", "e2min", "Y13", "one", "Y6", "e2magic", "Y8", "e2c6", "Y9", "e2c5",
+	"Y10", "e2c4", "Y11", "e2c3", "Y14", "e2c2", "Y15", "e2c1", "Y13", "e2c0"}
 
 // loadConsts loads table constants into registers.
 func (a *asm) loadConsts(pairs ...string) {
@@ -226,29 +241,40 @@ TEXT ·softmaxColsAVX2(SB), NOSPLIT, $0-48
 	MOVQ corr+40(FP), R11
 	MOVQ R8, R12
 	SHLQ $2, R12`)
-	a.loadConsts("Y12", "e2min", "Y13", "one", "Y14", "neginf")
+	a.loadConsts(softmaxRegs[:len(softmaxRegs)-2]...) // e2c0 is one, already in Y13
 	a.l(`
 chunk:
 	VMOVUPS (R9), Y0
+	VMOVAPS Y0, Y4
 	MOVQ SI, DI
 	MOVQ BX, CX
+	SHRQ $1, CX
+	JZ maxodd
 
 maxloop:
 	VMAXPS (DI), Y0, Y0
-	ADDQ R12, DI
+	VMAXPS (DI)(R12*1), Y4, Y4
+	LEAQ (DI)(R12*2), DI
 	DECQ CX
 	JNZ maxloop
 
+maxodd:
+	TESTQ $1, BX
+	JZ maxdone
+	VMAXPS (DI), Y0, Y0
+
+maxdone:
+	VMAXPS Y4, Y0, Y0
 	VMOVUPS (R9), Y3
 	VADDPS %s, Y3, Y4
 	VCMPPS $0x1e, Y4, Y0, Y5
 	VBLENDVPS Y5, Y0, Y3, Y0
-	VCMPPS $0, Y14, Y0, Y15
-	VANDNPS Y0, Y15, Y2
+	VCMPPS $0, %s, Y0, Y1
+	VANDNPS Y0, Y1, Y2
 	VMOVUPS (R9), Y3
-	VSUBPS Y2, Y3, Y3`, c("slack"))
+	VSUBPS Y2, Y3, Y3`, c("slack"), c("neginf"))
 	a.exp2("Y3", "Y4", "Y5", "Y7")
-	a.l(`	VBLENDVPS Y15, Y13, Y3, Y3
+	a.l(`	VBLENDVPS Y1, Y13, Y3, Y3
 	VMOVUPS Y3, (R11)
 	VMOVUPS Y0, (R9)
 	VXORPS Y1, Y1, Y1
