@@ -15,5 +15,7 @@
 // Parallel kernels split their work over output elements only, never over a
 // reduction, and every output element is computed by the same instruction
 // sequence whatever tile it falls in, so results are bit-identical for any
-// thread count and for any batch an image is part of.
+// thread count and for any batch an image is part of. The loops run on
+// persistent workers (pool.go) that poll for the next loop for a moment
+// before they sleep, since a step runs thousands of short loops.
 package kernels

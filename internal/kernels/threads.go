@@ -69,25 +69,21 @@ func parallelFor(tasks int, fn func(t int)) {
 		}
 		return
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	work := func() {
-		for {
-			t := int(next.Add(1) - 1)
-			if t >= tasks {
-				return
-			}
-			fn(t)
-		}
+	if poolFor(tasks, nt, fn) {
+		return
 	}
+	// The workers are busy: a loop inside a task, or one from another
+	// goroutine, gets goroutines of its own.
+	l := &poolLoop{fn: fn, tasks: int64(tasks)}
+	var wg sync.WaitGroup
 	wg.Add(nt - 1)
 	for range nt - 1 {
 		go func() {
 			defer wg.Done()
-			work()
+			l.run()
 		}()
 	}
-	work()
+	l.run()
 	wg.Wait()
 }
 
