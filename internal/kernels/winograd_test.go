@@ -93,6 +93,33 @@ func TestWinogradModes(t *testing.T) {
 	})
 }
 
+// TestWinogradWideRows checks that the wide row blocks wgRowBlock takes
+// when the transformed weights miss the last-level cache give the bits of
+// the wgRows blocks, and are right.
+func TestWinogradWideRows(t *testing.T) {
+	defer func(v int) { llcOverride = v }(llcOverride)
+	eachKernel(t, func(t *testing.T) {
+		for _, a := range wgAlgos {
+			p := Conv2DParams{N: 1, Cin: 13, H: 68, W: 65, Cout: 130, KH: 3, KW: 3, Stride: 1, Pad: 1}
+			if nt := p.N * wgTilesPerImage(a, p); nt <= a.few {
+				t.Fatalf("%s: %d tiles take the few-tiles path", a.name, nt)
+			}
+			x, w, res := randSlice(1, p.N*p.Cin*p.H*p.W), randSlice(2, p.Cout*p.Cin*9), randSlice(3, p.N*p.Cout*p.H*p.W)
+			mpad := ceilDiv(p.Cout, active.mr) * active.mr
+			if wgRowBlock(mpad, active.mr, 1<<30, 1) <= ceilDiv(wgRows, active.mr)*active.mr {
+				t.Fatalf("%d output channels make no wide blocks", p.Cout)
+			}
+			got, want := nanSlice(len(res)), nanSlice(len(res))
+			llcOverride = 1 << 40
+			conv3x3Winograd(active, a, want, x, Weights{F32: w}, w[:p.Cout], res, p)
+			llcOverride = 1 // every weight block misses it
+			conv3x3Winograd(active, a, got, x, Weights{F32: w}, w[:p.Cout], res, p)
+			sameBits(t, name("%s: wide vs %d-row blocks", a.name, wgRows), got, want)
+			checkClose(t, name("%s wide rows", a.name), got, naiveConv(x, w, w[:p.Cout], res, p), 1e-5*float64(p.Cin*9), 1e-5)
+		}
+	})
+}
+
 // TestWinogradError measures the worst error of each Winograd algorithm
 // and the direct path against float64 on a U-Net-sized layer, relative to
 // the largest output. F(2×2, 3×3) must stay within 4x the direct path's
