@@ -18,7 +18,8 @@ var workers workerPool
 type workerPool struct {
 	mu      sync.Mutex
 	wake    *sync.Cond
-	started int           // worker goroutines started
+	started atomic.Int32  // worker goroutines started (only ensure adds, under mu)
+	spin    atomic.Int32  // workers numbered below it poll before they sleep: GOMAXPROCS-1
 	parked  atomic.Int32  // workers asleep on wake
 	gen     atomic.Uint64 // bumped for each loop published in job
 	job     atomic.Pointer[poolLoop]
@@ -87,13 +88,18 @@ func (l *poolLoop) run() {
 
 // ensure starts workers until there are at least n.
 func (w *workerPool) ensure(n int) {
+	if int(w.started.Load()) >= n {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.wake == nil {
 		w.wake = sync.NewCond(&w.mu)
 	}
-	for ; w.started < n; w.started++ {
-		go w.work(w.started, w.gen.Load())
+	w.spin.Store(int32(runtime.GOMAXPROCS(0) - 1))
+	for i := int(w.started.Load()); i < n; i++ {
+		go w.work(i, w.gen.Load())
+		w.started.Store(int32(i + 1))
 	}
 }
 
@@ -101,7 +107,7 @@ func (w *workerPool) ensure(n int) {
 // seen.
 func (w *workerPool) work(i int, seen uint64) {
 	for {
-		seen = w.await(seen, i < runtime.GOMAXPROCS(0)-1)
+		seen = w.await(seen, i < int(w.spin.Load()))
 		l := w.job.Load()
 		if l.slots.Add(-1) < 0 {
 			continue // the loop has all the threads it may use
@@ -114,8 +120,9 @@ func (w *workerPool) work(i int, seen uint64) {
 
 // await returns the generation of the next loop after seen, polling for
 // workerSpin if spin and then sleeping until poolFor wakes it. Only as
-// many workers spin as there are other Ps, so that with more threads than
-// GOMAXPROCS the spinning ones do not keep the rest from running.
+// many workers spin as there were other Ps when workers were last started,
+// so that with more threads than GOMAXPROCS the spinning ones do not keep
+// the rest from running.
 func (w *workerPool) await(seen uint64, spin bool) uint64 {
 	start := time.Now()
 	for i := 0; spin; i++ {
