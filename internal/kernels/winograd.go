@@ -14,7 +14,7 @@ package kernels
 
 const (
 	wgSkew = 16 // floats of padding between the blocks of the t positions
-	wgRows = 48 // most output channels whose products are kept for one inverse transform
+	wgRows = 48 // output channels whose products are kept for one inverse transform (see wgRowBlock)
 
 	wgFewChannels = 32 // input channels per input-transform task in winogradFew
 )
@@ -93,11 +93,11 @@ func conv3x3Winograd(mk *microKernel, a *wgAlgo, out, x []float32, w Weights, bi
 	})
 
 	nb := a.tilesPerTask(nt)
+	cr := wgRowBlock(mpad, mr, 4*a.t*us, cacheLLC())
 	parallelFor(ceilDiv(nt, nb), func(t int) {
 		t0 := t * nb
 		// The t blocks sit a cache line further apart than their size,
 		// so that the transforms' t streams do not share cache sets.
-		cr := wgRowBlock(mpad, mr, 4*a.t*us, cacheLLC())
 		vs, ms := p.Cin*nb+wgSkew, cr*nb+wgSkew
 		vb, mb := getBuf(a.t*vs), getBuf(a.t*ms)
 		defer putBuf(vb)
@@ -117,10 +117,10 @@ func conv3x3Winograd(mk *microKernel, a *wgAlgo, out, x []float32, w Weights, bi
 // wgRowBlock is the number of output channels (a multiple of mr) whose
 // products a conv3x3Winograd task keeps for one inverse transform: wgRows,
 // so that they stay in L2. But when the transformed weights (uBytes) do
-// not fit in the last-level cache (llc bytes; 0 if unknown), every task streams them from memory,
-// evicting its own transformed input, which it reads again for each block
-// of rows: then blocks of up to wgRowsWide rows in equal parts, which read
-// it half as often. Paired on 2 threads with fp16 weights (32 MiB L3):
+// not fit in the last-level cache (llc bytes; 0 if unknown), every task
+// streams them from memory, evicting its own transformed input, which it
+// reads again for each block of rows: then blocks of up to wgRowsWide rows
+// in equal parts, which read it half as often. Paired on 2 threads with fp16 weights (32 MiB L3):
 // the VAE's 512 channels at 128x128 9% and at 256x256 7% faster, the
 // U-Net's 960->320 at 64x64 (2 images) 10%; 640->640 at 64x64 level.
 // Where the weights fit, wide blocks were level (256 channels, 512->256,
