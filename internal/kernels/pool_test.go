@@ -7,34 +7,42 @@ import (
 	"time"
 )
 
+// peak counts the tasks running at once and the most that did.
+type peak struct{ running, most atomic.Int32 }
+
+func (p *peak) enter() {
+	n := p.running.Add(1)
+	for m := p.most.Load(); n > m && !p.most.CompareAndSwap(m, n); m = p.most.Load() {
+	}
+}
+
+func (p *peak) leave() { p.running.Add(-1) }
+
 // loopCheck runs parallelFor over tasks tasks, some of them slow, and
 // checks when it returns that every task ran exactly once and that no more
-// than want tasks ran at a time; it returns the most that did. It may run
-// on any goroutine (it reports with Errorf).
-func loopCheck(t *testing.T, what string, tasks, want int) int {
+// than want tasks ran at a time. It may run on any goroutine (it reports
+// with Errorf).
+func loopCheck(t *testing.T, what string, tasks, want int) {
 	t.Helper()
 	runs := make([]atomic.Int32, tasks)
-	var running, most atomic.Int32
+	var pk peak
 	parallelFor(tasks, func(i int) {
-		n := running.Add(1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-		}
+		pk.enter()
 		if i%3 == 0 {
 			time.Sleep(200 * time.Microsecond) // a slow task still running on a worker when the caller runs out
 		}
 		runs[i].Add(1)
-		running.Add(-1)
+		pk.leave()
 	})
 	for i := range runs {
 		if n := runs[i].Load(); n != 1 {
 			t.Errorf("%s: task %d of %d ran %d times by the time parallelFor returned", what, i, tasks, n)
-			return 0
+			return
 		}
 	}
-	if m := int(most.Load()); m > want {
+	if m := int(pk.most.Load()); m > want {
 		t.Errorf("%s: %d tasks ran at once, want at most %d", what, m, want)
 	}
-	return int(most.Load())
 }
 
 // TestParallelForTasks checks that every task runs once, on at most
@@ -62,17 +70,13 @@ func TestParallelForUsesThreads(t *testing.T) {
 	for _, threads := range []int{4, 2, 3} {
 		SetThreads(threads)
 		time.Sleep(2 * workerSpin)
-		runs := make([]atomic.Int32, 40)
-		var running, most atomic.Int32
-		parallelFor(len(runs), func(i int) {
-			n := running.Add(1)
-			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-			}
+		var pk peak
+		parallelFor(40, func(int) {
+			pk.enter()
 			time.Sleep(2 * time.Millisecond)
-			runs[i].Add(1)
-			running.Add(-1)
+			pk.leave()
 		})
-		if m := int(most.Load()); m != threads {
+		if m := int(pk.most.Load()); m != threads {
 			t.Errorf("threads %d: at most %d tasks ran at once", threads, m)
 		}
 	}
