@@ -26,12 +26,14 @@ type workerPool struct {
 	busy    atomic.Bool // a loop is running on the workers
 }
 
-// poolLoop is one loop published to the workers.
+// poolLoop is one parallel loop's tasks and counters: published to the
+// workers by poolFor, or run by goroutines of its own (parallelFor's
+// fallback, which uses only fn, tasks and next).
 type poolLoop struct {
 	fn     func(t int)
 	tasks  int64
 	next   atomic.Int64 // next task to hand out
-	slots  atomic.Int32 // workers that may still join (Threads()-1 at the start)
+	slots  atomic.Int32 // workers that may still join (nt-1 at the start)
 	joined atomic.Int32 // workers that took a slot
 	done   atomic.Int32 // workers that took a slot and finished
 }
