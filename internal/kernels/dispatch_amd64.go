@@ -23,21 +23,6 @@ var avx512Kernel = asmKernel("avx512", 8, 32, 128, 256, sgemmKernelAVX512)
 // avx2Kernel is a 6×16 register block: twelve YMM accumulators.
 var avx2Kernel = asmKernel("avx2", 6, 16, 120, 320, sgemmKernelAVX2)
 
-// asmKernel is the microKernel of an assembly micro-kernel f with an
-// mr×nr register block: multi checks the operands' bounds and calls f on
-// all panels at once, fn calls it on one.
-func asmKernel(name string, mr, nr, mc, kc int, f func(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, colBias, rowBias, res *float32)) microKernel {
-	multi := func(n, k int, a []float32, as int, b, c []float32, ldc int, alpha, beta float32, add tileAdds) {
-		_, _, _ = a[(n-1)*as+mr*k-1], b[nr*k-1], c[(mr*n-1)*ldc+nr-1]
-		col, row, res := add.pointers(n*mr, nr, ldc)
-		f(k, &a[0], &b[0], &c[0], ldc, alpha, beta, n, as, col, row, res)
-	}
-	return microKernel{name: name, mr: mr, nr: nr, mc: mc, kc: kc, multi: multi,
-		fn: func(k int, a, b, c []float32, ldc int, alpha, beta float32) {
-			multi(1, k, a, 0, b, c, ldc, alpha, beta, tileAdds{})
-		}}
-}
-
 // kernels lists the micro-kernels this CPU can run, fastest first.
 func kernels() []*microKernel {
 	var ks []*microKernel
@@ -204,7 +189,7 @@ func gatherRowsAVX2(dst, src *float32, offs *int32, n, w int)
 
 func init() {
 	if hasAVX2 {
-		wg4.inputRun, wg4.outputRun = wgInputRun4, wgOutputRun4
+		wg4.inputRun, wg4.outputRun = wgInputRunVec(8, wgIn4AVX2), wgOutputRunVec(8, wgOut4AVX2)
 		wg2.filterTaps, wg4.filterTaps = wgFilterTapsAVX2, wgFilterTapsAVX2
 	}
 }
@@ -228,35 +213,6 @@ func wgFilterTapsAVX2(a *wgAlgo, taps []float32, tw, kb, mr int, dst []float32, 
 		}
 	}
 	wgFilterTapsGo(a, taps[(kb-tail)*9*tw:], tw, tail, mr, dst[(kb-tail)*mr:], us)
-}
-
-// wgInputRun4 is wgInputRunGo for F(4×4, 3×3), eight tiles at a time.
-func wgInputRun4(a *wgAlgo, strip []float32, stride int, dst []float32, vs, run int) {
-	var tmp [36 * 8]float32
-	l := 0
-	for ; l+8 <= run; l += 8 {
-		_, _ = strip[4*l+5*stride+35], dst[l+35*vs+7]
-		wgIn4AVX2(&strip[4*l], stride, &dst[l], vs, &tmp[0])
-	}
-	wgInputRunGo(a, strip[4*l:], stride, dst[l:], vs, run-l)
-}
-
-// wgOutputRun4 is wgOutputRunGo for F(4×4, 3×3), eight tiles at a time.
-func wgOutputRun4(a *wgAlgo, src []float32, ms int, o []float32, w int, b float32, res []float32, run int, y *[16]float32) {
-	var tmp [24 * 8]float32
-	l := 0
-	for ; l+8 <= run; l += 8 {
-		_, _ = src[l+35*ms+7], o[4*l+3*w+31]
-		var r *float32
-		if res != nil {
-			_ = res[4*l+3*w+31]
-			r = &res[4*l]
-		}
-		wgOut4AVX2(&src[l], ms, &o[4*l], w, b, r, &tmp[0])
-	}
-	if l < run {
-		wgOutputRunGo(a, src[l:], ms, o[4*l:], w, b, residualAt(res, 4*l), run-l, y)
-	}
 }
 
 // wgIn4AVX2 is input4 of eight patches; see asmgen's wgIn4.

@@ -5,8 +5,9 @@
 // golang.org/x/sys/cpu), the fp16 decode, the im2col row gather, the
 // Winograd tile transforms and the exp-based loops (attention's online
 // softmax, SiLU, QuickGELU, GELU) are Go assembly written by ./asmgen (go
-// generate). Each has a pure-Go twin, which the build tag noasm (or any other
-// GOARCH) selects, and the tests compare both against naive float64 loops
+// generate). On arm64 the GEMM micro-kernel (NEON 12×8) and the fp16 decode
+// are assembly from the same generator. Each has a pure-Go twin, which the
+// build tag noasm (or any other GOARCH, or for the rest arm64) selects, and the tests compare both against naive float64 loops
 // (the Winograd transforms against their twins bit for bit). The GEMM
 // driver, the packing, convolution, attention tiling and normalisation are Go
 // in every build. 3×3 stride-1 convolutions run as Winograd F(4×4, 3×3) or

@@ -14,13 +14,13 @@ var threads atomic.Int32
 func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
 
 // MicroKernel names the GEMM micro-kernel this process uses and its
-// register block, e.g. "avx2 6x16": "avx512 8x32" on AVX-512 CPUs, "go 4x4"
-// off amd64 or with the noasm tag. Results differ in their last bits
+// register block, e.g. "avx2 6x16": "avx512 8x32" on AVX-512 CPUs, "neon
+// 12x8" on arm64, "go 4x4" elsewhere or with the noasm tag. Results differ in their last bits
 // between micro-kernels (not between thread counts).
 func MicroKernel() string { return fmt.Sprintf("%s %dx%d", active.name, active.mr, active.nr) }
 
 // MicroKernels names the micro-kernels this CPU can run, fastest first:
-// "avx512", "avx2" and "go", as far as the CPU and build allow.
+// "avx512", "avx2" or "neon", and "go", as far as the CPU and build allow.
 func MicroKernels() []string {
 	var names []string
 	for _, k := range kernels() {

@@ -58,7 +58,7 @@ func TestThreadsDeterministic(t *testing.T) {
 // TestMicroKernel checks that MicroKernel names the active kernel and its
 // register block.
 func TestMicroKernel(t *testing.T) {
-	want := map[string]string{"avx512": "avx512 8x32", "avx2": "avx2 6x16", "go": "go 4x4"}[active.name]
+	want := map[string]string{"avx512": "avx512 8x32", "avx2": "avx2 6x16", "neon": "neon 12x8", "go": "go 4x4"}[active.name]
 	if got := MicroKernel(); got != want {
 		t.Errorf("MicroKernel() = %q, want %q", got, want)
 	}

@@ -1,7 +1,8 @@
-// Command asmgen writes the amd64 assembly of package kernels,
-// sgemm_amd64.s, exp_amd64.s and winograd_amd64.s. It exists so that the AVX-512 micro-kernel
-// is the AVX2 one with wider registers by construction, and so that the
-// unrolled loops and constant tables have a single source. Run it from
+// Command asmgen writes the assembly of package kernels: sgemm_amd64.s,
+// exp_amd64.s and winograd_amd64.s for amd64, sgemm_arm64.s for arm64. It
+// exists so that the AVX-512 micro-kernel is the AVX2 one with wider
+// registers by construction, and so that the unrolled loops, constant
+// tables and NEON encodings have a single source. Run it from
 // internal/kernels with go generate.
 package main
 
@@ -13,11 +14,16 @@ import (
 )
 
 func main() {
-	for name, text := range map[string]string{"sgemm_amd64.s": sgemmFile(), "exp_amd64.s": expFile(), "winograd_amd64.s": wgFile()} {
+	for name, text := range files() {
 		if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}
+}
+
+// files maps each generated file's name to its text.
+func files() map[string]string {
+	return map[string]string{"sgemm_amd64.s": sgemmFile(), "exp_amd64.s": expFile(), "winograd_amd64.s": wgFile(), "sgemm_arm64.s": neonFile()}
 }
 
 // asm accumulates lines of assembly.

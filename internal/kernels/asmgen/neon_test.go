@@ -1,0 +1,51 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestNEONEncodings checks the WORD encodings against those of an
+// independent assembler (llvm-mc -triple=aarch64 -show-encoding, read as
+// little-endian words).
+func TestNEONEncodings(t *testing.T) {
+	cases := []struct{ got, want string }{
+		{fmlaElem(0, 1, 2, 3), "0x4fa21820"},
+		{fmlaElem(23, 28, 25, 2), "0x4f991b97"},
+		{fmlaElem(0, 27, 24, 0), "0x4f981360"},
+		{fmlaElem(5, 28, 26, 1), "0x4fba1385"},
+		{vec3("fmul", 0, 1, 2), "0x6e22dc20"},
+		{vec3("fmul", 23, 23, 29), "0x6e3ddef7"},
+		{vec3("fadd", 0, 1, 2), "0x4e22d420"},
+		{vec3("fadd", 22, 22, 31), "0x4e3fd6d6"},
+		{vec3("fsub", 6, 0, 5), "0x4ea5d406"},
+		{vec3("fmax", 1, 1, 2), "0x4e22f421"},
+		{vec3("fcmge", 6, 0, 16), "0x6e30e406"},
+		{vec3("fcmgt", 3, 1, 2), "0x6ea2e423"},
+		{vec3("fcmeq", 4, 3, 26), "0x4e3ae464"},
+		{vec3("bic", 5, 3, 4), "0x4e641c65"},
+		{fcvtl(1, 0, false), "0x0e217801"},
+		{fcvtl(2, 0, true), "0x4e217802"},
+	}
+	for _, c := range cases {
+		if !strings.HasPrefix(c.got, "WORD $"+c.want+" ") {
+			t.Errorf("%s: want %s", c.got, c.want)
+		}
+	}
+}
+
+// TestGeneratedFiles checks that the committed assembly is what asmgen
+// writes now.
+func TestGeneratedFiles(t *testing.T) {
+	for name, text := range files() {
+		b, err := os.ReadFile(filepath.Join("..", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != text {
+			t.Errorf("%s is not what asmgen writes: run go generate in internal/kernels", name)
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package main
+
+// The F(4×4, 3×3) tile transforms for arm64, four tiles at a time: the
+// amd64 forms (wgIn4, wgOut4) with four lanes, the same operations in the
+// same order, so both match the Go twins (in4, out4) bit for bit.
+
+// Registers of the NEON transforms: 4, 5 and 8 over four lanes.
+const nFour, nFive, nEight = 29, 30, 31
+
+// neonWgConsts emits the table wgn<> (4, 5, 8 over four lanes each).
+func (a *asm) neonWgConsts() {
+	a.l("// Constants of the NEON tile transforms: 4, 5 and 8, each over four lanes.")
+	for i, v := range []float64{4, 5, 8} {
+		for lane := range 4 {
+			a.l("DATA wgn<>+%d(SB)/4, $0x%08x", 16*i+4*lane, f32(v))
+		}
+	}
+	a.l("GLOBL wgn<>(SB), RODATA|NOPTR, $48\n")
+}
+
+// neonLoadWgConsts loads wgn<> into V29–V31 through R7.
+func (a *asm) neonLoadWgConsts() {
+	a.in("MOVD $wgn<>(SB), R7")
+	a.in("VLD1 (R7), [V%d.S4, V%d.S4, V%d.S4]", nFour, nFive, nEight)
+}
+
+// transpose4 emits the 4×4 transpose of the rows in r[0…3] into out[0…3]
+// (out[j] lane i = r[i] lane j), with t[0…3] as temporaries.
+func (a *asm) transpose4(r, out, t [4]int) {
+	a.in("VTRN1 V%d.S4, V%d.S4, V%d.S4", r[1], r[0], t[0])
+	a.in("VTRN2 V%d.S4, V%d.S4, V%d.S4", r[1], r[0], t[1])
+	a.in("VTRN1 V%d.S4, V%d.S4, V%d.S4", r[3], r[2], t[2])
+	a.in("VTRN2 V%d.S4, V%d.S4, V%d.S4", r[3], r[2], t[3])
+	a.in("VTRN1 V%d.D2, V%d.D2, V%d.D2", t[2], t[0], out[0])
+	a.in("VTRN1 V%d.D2, V%d.D2, V%d.D2", t[3], t[1], out[1])
+	a.in("VTRN2 V%d.D2, V%d.D2, V%d.D2", t[2], t[0], out[2])
+	a.in("VTRN2 V%d.D2, V%d.D2, V%d.D2", t[3], t[1], out[3])
+}
+
+// in4NEON emits in4 of d0…d5 in V8–V13, leaving t0…t5 in the registers
+// of in4NEONOut (V18–V25 are its temporaries).
+func (a *asm) in4NEON() {
+	v := func(op string, d, n, m int) { a.in("%s", vec3(op, d, n, m)) }
+	v("fadd", 18, 11, 12) // a = d3 + d4
+	v("fadd", 19, 9, 10)  // b = d1 + d2
+	v("fsub", 20, 12, 11) // c = d4 - d3
+	v("fsub", 21, 9, 10)  // e = d1 - d2
+	v("fsub", 22, 12, 10) // f = d4 - d2
+	v("fsub", 23, 11, 9)  // g = d3 - d1
+	v("fmul", 19, 19, nFour)
+	v("fsub", 18, 18, 19) // t1 = a - 4b
+	v("fmul", 21, 21, nFour)
+	v("fadd", 20, 20, 21) // t2 = c + 4e
+	v("fadd", 23, 23, 23) // 2g
+	v("fadd", 19, 22, 23) // t3 = f + 2g
+	v("fsub", 21, 22, 23) // t4 = f - 2g
+	v("fmul", 24, 10, nFive)
+	v("fmul", 25, 8, nFour)
+	v("fsub", 25, 25, 24)
+	v("fadd", 22, 25, 12) // t0 = 4d0 - 5d2 + d4
+	v("fmul", 24, 11, nFive)
+	v("fmul", 25, 9, nFour)
+	v("fsub", 25, 25, 24)
+	v("fadd", 23, 25, 13) // t5 = 4d1 - 5d3 + d5
+}
+
+// in4NEONOut lists the registers in4NEON leaves t0…t5 in.
+var in4NEONOut = []int{22, 18, 20, 19, 21, 23}
+
+// wgIn4NEON emits wgIn4NEON.
+func (a *asm) wgIn4NEON() {
+	a.l(`// func wgIn4NEON(src *float32, stride int, dst *float32, vs int, tmp *float32)
+//
+// input4 of the four 6×6 patches at src + 4l (l = 0 … 3, rows stride
+// floats apart; reads 20 floats of each row), written to dst[ξ*vs + l].
+// Each row is split into its six columns over the four patches (4×4
+// transposes) and transformed; the results go through tmp (36×4 floats)
+// to the column transforms.
+TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
+	MOVD src+0(FP), R0
+	MOVD stride+8(FP), R1
+	LSL $2, R1, R1
+	MOVD dst+16(FP), R2
+	MOVD vs+24(FP), R3
+	LSL $2, R3, R3
+	MOVD tmp+32(FP), R4`)
+	a.neonLoadWgConsts()
+	for k := range 6 {
+		a.in("VLD1 (R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+		a.in("ADD $64, R0, R9")
+		a.in("VLD1 (R9), [V4.S4]")
+		// Columns 0-3 from floats 0-15, columns 4 and 5 from 4-19.
+		a.transpose4([4]int{0, 1, 2, 3}, [4]int{8, 9, 10, 11}, [4]int{14, 15, 16, 17})
+		a.in("VTRN1 V2.S4, V1.S4, V14.S4")
+		a.in("VTRN2 V2.S4, V1.S4, V15.S4")
+		a.in("VTRN1 V4.S4, V3.S4, V16.S4")
+		a.in("VTRN2 V4.S4, V3.S4, V17.S4")
+		a.in("VTRN1 V16.D2, V14.D2, V12.D2")
+		a.in("VTRN1 V17.D2, V15.D2, V13.D2")
+		a.in4NEON()
+		for j, r := range in4NEONOut {
+			a.in("FMOVQ F%d, %d(R4)", r, 16*(6*k+j))
+		}
+		if k < 5 {
+			a.in("ADD R1, R0, R0")
+		}
+	}
+	// Columns: dst + (6i+j)*vs for i = 0 … 5, j fixed; R9 walks i, R10 = 6*vs.
+	a.in("LSL $1, R3, R10")
+	a.in("ADD R3<<2, R10, R10")
+	for j := range 6 {
+		for k := range 6 {
+			a.in("FMOVQ %d(R4), F%d", 16*(6*k+j), 8+k)
+		}
+		a.in4NEON()
+		a.in("MOVD R2, R9")
+		for i, r := range in4NEONOut {
+			if i > 0 {
+				a.in("ADD R10, R9, R9")
+			}
+			a.in("VST1 [V%d.S4], (R9)", r)
+		}
+		if j < 5 {
+			a.in("ADD R3, R2, R2")
+		}
+	}
+	a.in("RET\n")
+}
+
+// out4NEON emits out4 of m0…m5 in V8–V13, leaving y0…y3 in V22–V25
+// (V18–V21 are its temporaries).
+func (a *asm) out4NEON() {
+	v := func(op string, d, n, m int) { a.in("%s", vec3(op, d, n, m)) }
+	v("fadd", 18, 9, 10)  // a = m1 + m2
+	v("fadd", 19, 11, 12) // b = m3 + m4
+	v("fsub", 20, 9, 10)  // c = m1 - m2
+	v("fsub", 21, 11, 12) // e = m3 - m4
+	v("fadd", 22, 8, 18)
+	v("fadd", 22, 22, 19) // y0 = m0 + a + b
+	v("fadd", 23, 21, 21)
+	v("fadd", 23, 20, 23) // y1 = c + 2e
+	v("fmul", 24, 19, nFour)
+	v("fadd", 24, 18, 24) // y2 = a + 4b
+	v("fmul", 25, 21, nEight)
+	v("fadd", 25, 20, 25)
+	v("fadd", 25, 25, 13) // y3 = c + 8e + m5
+}
+
+// wgOut4NEON emits wgOut4NEON.
+func (a *asm) wgOut4NEON() {
+	a.l(`// func wgOut4NEON(src *float32, ms int, dst *float32, w int, b float32, res, tmp *float32)
+//
+// output4 of four tiles side by side, M_ξ of tile l being src[ξ*ms + l],
+// plus b and (if res is not nil) res, written as four rows of 16 floats
+// w apart at dst (res likewise). The column transforms go through tmp
+// (24×4 floats); each row's four vectors are transposed into pixels.
+TEXT ·wgOut4NEON(SB), NOSPLIT, $0-56
+	MOVD src+0(FP), R0
+	MOVD ms+8(FP), R1
+	LSL $2, R1, R1
+	MOVD dst+16(FP), R2
+	MOVD w+24(FP), R3
+	LSL $2, R3, R3
+	MOVWU b+32(FP), R8
+	VDUP R8, V28.S4
+	MOVD res+40(FP), R5
+	MOVD tmp+48(FP), R4
+	LSL $1, R1, R10
+	ADD R1<<2, R10, R10`)
+	a.neonLoadWgConsts()
+	// Columns: M_(6k+j) for k = 0 … 5 at src + (6k+j)*ms.
+	for j := range 6 {
+		a.in("MOVD R0, R9")
+		for k := range 6 {
+			if k > 0 {
+				a.in("ADD R10, R9, R9")
+			}
+			a.in("VLD1 (R9), [V%d.S4]", 8+k)
+		}
+		a.out4NEON()
+		for i := range 4 {
+			a.in("FMOVQ F%d, %d(R4)", 22+i, 16*(6*i+j))
+		}
+		if j < 5 {
+			a.in("ADD R1, R0, R0")
+		}
+	}
+	for i := range 4 {
+		for j := range 6 {
+			a.in("FMOVQ %d(R4), F%d", 16*(6*i+j), 8+j)
+		}
+		a.out4NEON()
+		for r := 22; r < 26; r++ {
+			a.in("%s", vec3("fadd", r, r, 28))
+		}
+		a.transpose4([4]int{22, 23, 24, 25}, [4]int{0, 1, 2, 3}, [4]int{14, 15, 16, 17})
+		a.in("CBZ R5, wgn4store%d", i)
+		a.in("VLD1 (R5), [V4.S4, V5.S4, V6.S4, V7.S4]")
+		for r := range 4 {
+			a.in("%s", vec3("fadd", r, r, 4+r))
+		}
+		a.in("ADD R3, R5, R5")
+		a.l("wgn4store%d:", i)
+		a.in("VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R2)")
+		if i < 3 {
+			a.in("ADD R3, R2, R2")
+		}
+	}
+	a.in("RET\n")
+}

@@ -1,0 +1,97 @@
+//go:build !noasm
+
+package kernels
+
+const (
+	maxMR = 12
+	maxNR = 8
+)
+
+// neonKernel is a 12×8 register block: 24 four-lane accumulators of the
+// 32 NEON registers, five loads per 24 multiply-adds. NEON is part of every
+// arm64 CPU, so there is nothing to detect.
+var neonKernel = asmKernel("neon", neonRows, neonCols, 144, 256, sgemmKernelNEON)
+
+// neonRows and neonCols are the register block of sgemmKernelNEON (see
+// asmgen's neonKernel).
+const neonRows, neonCols = 12, 8
+
+// kernels lists the micro-kernels this build can run, fastest first.
+func kernels() []*microKernel { return []*microKernel{&neonKernel, &goKernel} }
+
+func bestKernel() *microKernel { return &neonKernel }
+
+// sgemmKernelNEON is the NEON form of sgemmKernelGo for n 12×8 tiles (see
+// microKernel.panels).
+//
+//go:noescape
+func sgemmKernelNEON(k int, a, b, c *float32, ldc int, alpha, beta float32, n, as int, colBias, rowBias, res *float32)
+
+// f16ToF32 decodes len(dst) fp16 values, eight at a time with FCVTL.
+func f16ToF32(dst []float32, src []uint16) {
+	n := len(dst)
+	src = src[:n]
+	if m := n &^ 7; m > 0 {
+		f16ToF32NEON(&dst[0], &src[0], m)
+		dst, src = dst[m:], src[m:]
+	}
+	f16ToF32Go(dst, src)
+}
+
+// f16ToF32NEON decodes n (a multiple of 8) fp16 values.
+//
+//go:noescape
+func f16ToF32NEON(dst *float32, src *uint16, n int)
+
+// softmaxCols is the online-softmax step of Attention; see softmaxColsGo.
+func softmaxCols(s []float32, w int, m, l, corr []float32) {
+	if w%4 != 0 || len(s) < w {
+		softmaxColsGo(s, w, m, l, corr)
+		return
+	}
+	_, _, _ = m[w-1], l[w-1], corr[w-1]
+	softmaxColsNEON(&s[0], len(s)/w, w, &m[0], &l[0], &corr[0])
+}
+
+// softmaxColsNEON is softmaxColsGo for w a multiple of 4 and rows >= 1,
+// with the same roundings (Go fuses its multiply-adds on arm64).
+//
+//go:noescape
+func softmaxColsNEON(s *float32, rows, w int, m, l, corr *float32)
+
+// sigmoidMul writes y = src*a + b, dst = y / (1 + exp(-k*y)); see
+// sigmoidMulGo. Every element goes through the vector loop (the last n
+// mod 4 padded to four lanes), so that its bits do not depend on where it
+// lies in the slice.
+func sigmoidMul(dst, src []float32, a, b, k float32) {
+	n := len(src)
+	dst = dst[:n]
+	m := n &^ 3
+	if m > 0 {
+		sigmoidMulNEON(&dst[0], &src[0], m, a, b, k)
+	}
+	if m < n {
+		var t [4]float32
+		copy(t[:], src[m:])
+		sigmoidMulNEON(&t[0], &t[0], 4, a, b, k)
+		copy(dst[m:], t[:])
+	}
+}
+
+// sigmoidMulNEON is sigmoidMulGo for n a multiple of 4 (see asmgen's
+// sigmoidMulNEON for where the two may differ).
+//
+//go:noescape
+func sigmoidMulNEON(dst, src *float32, n int, a, b, k float32)
+
+func init() { wg4.inputRun, wg4.outputRun = wgInputRunVec(4, wgIn4NEON), wgOutputRunVec(4, wgOut4NEON) }
+
+// wgIn4NEON is input4 of four patches; see asmgen's wgIn4NEON.
+//
+//go:noescape
+func wgIn4NEON(src *float32, stride int, dst *float32, vs int, tmp *float32)
+
+// wgOut4NEON is output4 of four tiles with bias and residual; see asmgen's wgOut4NEON.
+//
+//go:noescape
+func wgOut4NEON(src *float32, ms int, dst *float32, w int, b float32, res, tmp *float32)

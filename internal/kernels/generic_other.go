@@ -1,0 +1,41 @@
+//go:build noasm || !amd64
+
+package kernels
+
+// gelu32 writes the exact-erf GELU of src to dst; see GELU.
+func gelu32(dst, src []float32) { geluGo(dst, src) }
+
+// geluMul32 writes gelu32(src) times mul to dst; see GEGLU.
+func geluMul32(dst, src, mul []float32) { geluMulGo(dst, src, mul) }
+
+// gatherRows copies w floats from src[base+offs[kk]:] to dst[kk*w:] for each kk.
+func gatherRows(dst, src []float32, base int, offs []int32, w int) {
+	gatherRowsGo(dst, src, base, offs, w)
+}
+
+// normRow is normRowGo.
+func normRow(out, x, gamma, beta []float32, m, s float32) { normRowGo(out, x, gamma, beta, m, s) }
+
+// sum16 is sum16Go; see moments.
+func sum16(xs []float32, s *[16]float64) { sum16Go(xs, s) }
+
+// sqDev16 is sqDev16Go; see moments.
+func sqDev16(xs []float32, mean float64, s *[16]float64) { sqDev16Go(xs, mean, s) }
+
+// prefetchRows is a hint only; without assembly it does nothing.
+func prefetchRows(x []float32, off, stride, rows, n int) {}
+
+// transposeTo writes dst[i*ldd+l] = src[l*lds+i] for l < lanes and i < n.
+func transposeTo(dst, src []float32, lds, ldd, lanes, n int) {
+	transposeRest(dst, src, lds, ldd, lanes, n, 0, 0)
+}
+
+// panelLanes packs lanes of a row-major source; see panelLanesGo.
+func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
+	panelLanesGo(dst, src, ld, r0, valid, p0, kc, w)
+}
+
+// panelLanes16 is panelLanes for an fp16 source; see panelLanes16Go.
+func panelLanes16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
+	panelLanes16Go(dst, src, ld, r0, valid, p0, kc, w)
+}
