@@ -6,20 +6,34 @@ REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X github.com/roentgen-dev/roentgen/internal/cli.Version=$(VERSION) -X github.com/roentgen-dev/roentgen/internal/cli.Revision=$(REVISION)
 BIN       := bin/roentgen
 
-.PHONY: build test test-arm64 lint staticcheck bench run fuzz clean
+.PHONY: build test test-neon test-arm64 lint staticcheck bench run fuzz clean
 
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/roentgen
 
 # test: formatting, vet, staticcheck, then every package's tests (including
-# the pure-Go kernel twins under the noasm tag).
+# the pure-Go kernel twins under the noasm tag) and the arm64 assembly.
 test: lint
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags noasm ./internal/kernels/
+	@$(MAKE) --no-print-directory test-neon
+
+# test-neon: the tests of the arm64 assembly (products against naive loops,
+# the fused additions, fp16 decoding, attention and its softmax, SiLU and
+# GroupNorm, convolutions and the Winograd transforms bit for bit against
+# their Go twins), built for linux/arm64 and run under qemu-aarch64 (~1-2
+# minutes). Without qemu-aarch64 it says so and does nothing.
+NEON_TESTS := ^(TestSgemm|TestSgemmF16B|TestGemmAPackingSameBits|TestLinear|TestLinearAdd|TestMicroKernelPanels|TestF16ToF32|TestMicroKernel|TestUseMicroKernel|TestAttention|TestSoftmaxColsTwin|TestActivations|TestGroupNorm|TestConv2D|TestConv3x3Winograd|TestWinogradRunsMatchGo)$$
+test-neon:
+	@if ! command -v qemu-aarch64 >/dev/null; then echo "test-neon: no qemu-aarch64 (apt-get install qemu-user): NEON kernel not run"; exit 0; fi; \
+	set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \
+	GOARCH=arm64 $(GO) test -c -o $$d/kernels.test ./internal/kernels/; \
+	cd internal/kernels && qemu-aarch64 $$d/kernels.test -test.count=1 -test.run '$(NEON_TESTS)'
 
 # test-arm64: every package's tests built for linux/arm64 and run under
-# qemu-aarch64 (Debian: apt-get install qemu-user), which exercises the
-# pure-Go kernels; ~25 minutes on 2 cores. Not part of `make test`.
+# qemu-aarch64 (Debian: apt-get install qemu-user), with the NEON
+# micro-kernel and the pure-Go rest; ~25 minutes on 2 cores. Not part of
+# `make test`.
 test-arm64:
 	@command -v qemu-aarch64 >/dev/null || { echo "test-arm64 needs qemu-aarch64 (apt-get install qemu-user)"; exit 1; }
 	@set -e; for p in $$($(GO) list -f '{{if .TestGoFiles}}{{.Dir}}{{end}}' ./...); do \
