@@ -84,6 +84,53 @@ func sigmoidMul(dst, src []float32, a, b, k float32) {
 //go:noescape
 func sigmoidMulNEON(dst, src *float32, n int, a, b, k float32)
 
+// gelu32 writes the exact-erf GELU of src to dst; see GELU. As on amd64,
+// every element goes through the vector loop (the last n mod 4 padded), so
+// its bits do not depend on where it lies in the slice.
+func gelu32(dst, src []float32) {
+	n := len(src)
+	dst = dst[:n]
+	m := n &^ 3
+	if m > 0 {
+		geluNEON(&dst[0], &src[0], m)
+	}
+	if m < n {
+		var t [4]float32
+		copy(t[:], src[m:])
+		geluNEON(&t[0], &t[0], 4)
+		copy(dst[m:], t[:])
+	}
+}
+
+// geluMul32 writes gelu32(src) times mul to dst (the same bits as gelu32
+// followed by the product); see GEGLU.
+func geluMul32(dst, src, mul []float32) {
+	n := len(src)
+	dst, mul = dst[:n], mul[:n]
+	m := n &^ 3
+	if m > 0 {
+		geluMulNEON(&dst[0], &src[0], &mul[0], m)
+	}
+	if m < n {
+		var t, u [4]float32
+		copy(t[:], src[m:])
+		copy(u[:], mul[m:])
+		geluMulNEON(&t[0], &t[0], &u[0], 4)
+		copy(dst[m:], t[:])
+	}
+}
+
+// geluNEON is the amd64 GELU (geluAVX2) on four lanes, the same bits,
+// for n a multiple of 4; see asmgen's geluNEON.
+//
+//go:noescape
+func geluNEON(dst, src *float32, n int)
+
+// geluMulNEON is geluNEON with each result multiplied by mul's element.
+//
+//go:noescape
+func geluMulNEON(dst, src, mul *float32, n int)
+
 func init() { wg4.inputRun, wg4.outputRun = wgInputRunVec(4, wgIn4NEON), wgOutputRunVec(4, wgOut4NEON) }
 
 // wgIn4NEON is input4 of four patches; see asmgen's wgIn4NEON.

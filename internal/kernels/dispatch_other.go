@@ -20,3 +20,9 @@ func softmaxCols(s []float32, w int, m, l, corr []float32) { softmaxColsGo(s, w,
 
 // sigmoidMul writes y = src*a + b, dst = y / (1 + exp(-k*y)); see sigmoidMulGo.
 func sigmoidMul(dst, src []float32, a, b, k float32) { sigmoidMulGo(dst, src, a, b, k) }
+
+// gelu32 writes the exact-erf GELU of src to dst; see GELU.
+func gelu32(dst, src []float32) { geluGo(dst, src) }
+
+// geluMul32 writes gelu32(src) times mul to dst; see GEGLU.
+func geluMul32(dst, src, mul []float32) { geluMulGo(dst, src, mul) }

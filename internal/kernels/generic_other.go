@@ -2,12 +2,6 @@
 
 package kernels
 
-// gelu32 writes the exact-erf GELU of src to dst; see GELU.
-func gelu32(dst, src []float32) { geluGo(dst, src) }
-
-// geluMul32 writes gelu32(src) times mul to dst; see GEGLU.
-func geluMul32(dst, src, mul []float32) { geluMulGo(dst, src, mul) }
-
 // gatherRows copies w floats from src[base+offs[kk]:] to dst[kk*w:] for each kk.
 func gatherRows(dst, src []float32, base int, offs []int32, w int) {
 	gatherRowsGo(dst, src, base, offs, w)

@@ -101,7 +101,147 @@ DATA expn<>+368(SB)/4, $0x0000007f
 DATA expn<>+372(SB)/4, $0x0000007f
 DATA expn<>+376(SB)/4, $0x0000007f
 DATA expn<>+380(SB)/4, $0x0000007f
-GLOBL expn<>(SB), RODATA|NOPTR, $384
+DATA expn<>+384(SB)/4, $0x3e2ef945
+DATA expn<>+388(SB)/4, $0x3e2ef945
+DATA expn<>+392(SB)/4, $0x3e2ef945
+DATA expn<>+396(SB)/4, $0x3e2ef945
+DATA expn<>+400(SB)/4, $0xbf527892
+DATA expn<>+404(SB)/4, $0xbf527892
+DATA expn<>+408(SB)/4, $0xbf527892
+DATA expn<>+412(SB)/4, $0xbf527892
+DATA expn<>+416(SB)/4, $0x3fbe87b0
+DATA expn<>+420(SB)/4, $0x3fbe87b0
+DATA expn<>+424(SB)/4, $0x3fbe87b0
+DATA expn<>+428(SB)/4, $0x3fbe87b0
+DATA expn<>+432(SB)/4, $0xbf914e5d
+DATA expn<>+436(SB)/4, $0xbf914e5d
+DATA expn<>+440(SB)/4, $0xbf914e5d
+DATA expn<>+444(SB)/4, $0xbf914e5d
+DATA expn<>+448(SB)/4, $0x3e8ec7cc
+DATA expn<>+452(SB)/4, $0x3e8ec7cc
+DATA expn<>+456(SB)/4, $0x3e8ec7cc
+DATA expn<>+460(SB)/4, $0x3e8ec7cc
+DATA expn<>+464(SB)/4, $0xbe3ec24c
+DATA expn<>+468(SB)/4, $0xbe3ec24c
+DATA expn<>+472(SB)/4, $0xbe3ec24c
+DATA expn<>+476(SB)/4, $0xbe3ec24c
+DATA expn<>+480(SB)/4, $0x3dc636c9
+DATA expn<>+484(SB)/4, $0x3dc636c9
+DATA expn<>+488(SB)/4, $0x3dc636c9
+DATA expn<>+492(SB)/4, $0x3dc636c9
+DATA expn<>+496(SB)/4, $0x3ebf88fb
+DATA expn<>+500(SB)/4, $0x3ebf88fb
+DATA expn<>+504(SB)/4, $0x3ebf88fb
+DATA expn<>+508(SB)/4, $0x3ebf88fb
+DATA expn<>+512(SB)/4, $0x3f8000c7
+DATA expn<>+516(SB)/4, $0x3f8000c7
+DATA expn<>+520(SB)/4, $0x3f8000c7
+DATA expn<>+524(SB)/4, $0x3f8000c7
+DATA expn<>+528(SB)/4, $0xbfa1fc4e
+DATA expn<>+532(SB)/4, $0xbfa1fc4e
+DATA expn<>+536(SB)/4, $0xbfa1fc4e
+DATA expn<>+540(SB)/4, $0xbfa1fc4e
+DATA expn<>+544(SB)/4, $0xb3b11104
+DATA expn<>+548(SB)/4, $0xb3b11104
+DATA expn<>+552(SB)/4, $0xb3b11104
+DATA expn<>+556(SB)/4, $0xb3b11104
+DATA expn<>+560(SB)/4, $0x35b2c549
+DATA expn<>+564(SB)/4, $0x35b2c549
+DATA expn<>+568(SB)/4, $0x35b2c549
+DATA expn<>+572(SB)/4, $0x35b2c549
+DATA expn<>+576(SB)/4, $0xb79e747d
+DATA expn<>+580(SB)/4, $0xb79e747d
+DATA expn<>+584(SB)/4, $0xb79e747d
+DATA expn<>+588(SB)/4, $0xb79e747d
+DATA expn<>+592(SB)/4, $0x39721586
+DATA expn<>+596(SB)/4, $0x39721586
+DATA expn<>+600(SB)/4, $0x39721586
+DATA expn<>+604(SB)/4, $0x39721586
+DATA expn<>+608(SB)/4, $0xbb1ba020
+DATA expn<>+612(SB)/4, $0xbb1ba020
+DATA expn<>+616(SB)/4, $0xbb1ba020
+DATA expn<>+620(SB)/4, $0xbb1ba020
+DATA expn<>+624(SB)/4, $0x3ca36821
+DATA expn<>+628(SB)/4, $0x3ca36821
+DATA expn<>+632(SB)/4, $0x3ca36821
+DATA expn<>+636(SB)/4, $0x3ca36821
+DATA expn<>+640(SB)/4, $0xbe082c1c
+DATA expn<>+644(SB)/4, $0xbe082c1c
+DATA expn<>+648(SB)/4, $0xbe082c1c
+DATA expn<>+652(SB)/4, $0xbe082c1c
+DATA expn<>+656(SB)/4, $0x3f4c422a
+DATA expn<>+660(SB)/4, $0x3f4c422a
+DATA expn<>+664(SB)/4, $0x3f4c422a
+DATA expn<>+668(SB)/4, $0x3f4c422a
+DATA expn<>+672(SB)/4, $0x3f800000
+DATA expn<>+676(SB)/4, $0x3f800000
+DATA expn<>+680(SB)/4, $0x3f800000
+DATA expn<>+684(SB)/4, $0x3f800000
+DATA expn<>+688(SB)/4, $0x3f000000
+DATA expn<>+692(SB)/4, $0x3f000000
+DATA expn<>+696(SB)/4, $0x3f000000
+DATA expn<>+700(SB)/4, $0x3f000000
+DATA expn<>+704(SB)/4, $0x41800000
+DATA expn<>+708(SB)/4, $0x41800000
+DATA expn<>+712(SB)/4, $0x41800000
+DATA expn<>+716(SB)/4, $0x41800000
+DATA expn<>+720(SB)/4, $0x3eb504f3
+DATA expn<>+724(SB)/4, $0x3eb504f3
+DATA expn<>+728(SB)/4, $0x3eb504f3
+DATA expn<>+732(SB)/4, $0x3eb504f3
+DATA expn<>+736(SB)/4, $0xc2aeac4f
+DATA expn<>+740(SB)/4, $0xc2aeac4f
+DATA expn<>+744(SB)/4, $0xc2aeac4f
+DATA expn<>+748(SB)/4, $0xc2aeac4f
+DATA expn<>+752(SB)/4, $0x3fb8aa3b
+DATA expn<>+756(SB)/4, $0x3fb8aa3b
+DATA expn<>+760(SB)/4, $0x3fb8aa3b
+DATA expn<>+764(SB)/4, $0x3fb8aa3b
+DATA expn<>+768(SB)/4, $0x3f318000
+DATA expn<>+772(SB)/4, $0x3f318000
+DATA expn<>+776(SB)/4, $0x3f318000
+DATA expn<>+780(SB)/4, $0x3f318000
+DATA expn<>+784(SB)/4, $0xb95e8083
+DATA expn<>+788(SB)/4, $0xb95e8083
+DATA expn<>+792(SB)/4, $0xb95e8083
+DATA expn<>+796(SB)/4, $0xb95e8083
+DATA expn<>+800(SB)/4, $0x39506967
+DATA expn<>+804(SB)/4, $0x39506967
+DATA expn<>+808(SB)/4, $0x39506967
+DATA expn<>+812(SB)/4, $0x39506967
+DATA expn<>+816(SB)/4, $0x3ab743ce
+DATA expn<>+820(SB)/4, $0x3ab743ce
+DATA expn<>+824(SB)/4, $0x3ab743ce
+DATA expn<>+828(SB)/4, $0x3ab743ce
+DATA expn<>+832(SB)/4, $0x3c088908
+DATA expn<>+836(SB)/4, $0x3c088908
+DATA expn<>+840(SB)/4, $0x3c088908
+DATA expn<>+844(SB)/4, $0x3c088908
+DATA expn<>+848(SB)/4, $0x3d2aa9c1
+DATA expn<>+852(SB)/4, $0x3d2aa9c1
+DATA expn<>+856(SB)/4, $0x3d2aa9c1
+DATA expn<>+860(SB)/4, $0x3d2aa9c1
+DATA expn<>+864(SB)/4, $0x3e2aaaaa
+DATA expn<>+868(SB)/4, $0x3e2aaaaa
+DATA expn<>+872(SB)/4, $0x3e2aaaaa
+DATA expn<>+876(SB)/4, $0x3e2aaaaa
+DATA expn<>+880(SB)/4, $0x3f000000
+DATA expn<>+884(SB)/4, $0x3f000000
+DATA expn<>+888(SB)/4, $0x3f000000
+DATA expn<>+892(SB)/4, $0x3f000000
+DATA expn<>+896(SB)/4, $0x0000007f
+DATA expn<>+900(SB)/4, $0x0000007f
+DATA expn<>+904(SB)/4, $0x0000007f
+DATA expn<>+908(SB)/4, $0x0000007f
+DATA expn<>+912(SB)/4, $0x40000000
+DATA expn<>+916(SB)/4, $0x40000000
+DATA expn<>+920(SB)/4, $0x40000000
+DATA expn<>+924(SB)/4, $0x40000000
+DATA expn<>+928(SB)/4, $0x3f3504f3
+DATA expn<>+932(SB)/4, $0x3f3504f3
+DATA expn<>+936(SB)/4, $0x3f3504f3
+DATA expn<>+940(SB)/4, $0x3f3504f3
+GLOBL expn<>(SB), RODATA|NOPTR, $944
 
 // Constants of the NEON tile transforms: 4, 5 and 8, each over four lanes.
 DATA wgn<>+0(SB)/4, $0x40800000
@@ -643,7 +783,7 @@ TEXT ·softmaxColsNEON(SB), NOSPLIT, $0-48
 	MOVD $expn<>+0(SB), R7
 	VLD1.P 64(R7), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VLD1.P 64(R7), [V20.S4, V21.S4, V22.S4, V23.S4]
-	VLD1 (R7), [V24.S4, V25.S4, V26.S4]
+	VLD1.P 48(R7), [V24.S4, V25.S4, V26.S4]
 
 smchunk:
 	VLD1 (R3), [V0.S4]
@@ -745,7 +885,7 @@ TEXT ·sigmoidMulNEON(SB), NOSPLIT, $0-36
 	VLD1.P 64(R7), [V16.S4, V17.S4, V18.S4, V19.S4]
 	VLD1.P 64(R7), [V20.S4, V21.S4, V22.S4, V23.S4]
 	VLD1.P 64(R7), [V24.S4, V25.S4, V26.S4, V27.S4]
-	VLD1 (R7), [V28.S4]
+	VLD1.P 16(R7), [V28.S4]
 
 sigloop:
 	VLD1.P 16(R1), [V3.S4]
@@ -787,6 +927,247 @@ sigloop:
 sigdone:
 	RET
 
+
+// func geluNEON(dst, src *float32, n int)
+TEXT ·geluNEON(SB), NOSPLIT, $0-24
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD n+16(FP), R2
+	LSR $2, R2, R2
+	CBZ R2, gelundone
+	MOVD $expn<>+384(SB), R7
+	VLD1.P 64(R7), [V14.S4, V15.S4, V16.S4, V17.S4]
+	VLD1.P 64(R7), [V18.S4, V19.S4, V20.S4, V21.S4]
+	VLD1.P 64(R7), [V22.S4, V23.S4, V24.S4, V25.S4]
+	VLD1.P 64(R7), [V26.S4, V27.S4, V28.S4, V29.S4]
+	VLD1.P 32(R7), [V30.S4, V31.S4]
+
+gelunloop:
+	VLD1.P 16(R1), [V0.S4]
+	WORD $0x4ea0f801 // fabs v1.4s, v0.4s
+	FMOVQ 32(R7), F12
+	WORD $0x4eacf421 // fmin v1.4s, v1.4s, v12.4s
+	FMOVQ 48(R7), F12
+	WORD $0x6e2cdc22 // fmul v2.4s, v1.4s, v12.4s
+	FMOVQ 0(R7), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	WORD $0x6e22fd82 // fdiv v2.4s, v12.4s, v2.4s
+	VMOV V15.B16, V3.B16
+	VFMLA V2.S4, V14.S4, V3.S4
+	VMOV V16.B16, V4.B16
+	VFMLA V2.S4, V3.S4, V4.S4
+	VMOV V17.B16, V3.B16
+	VFMLA V2.S4, V4.S4, V3.S4
+	VMOV V18.B16, V4.B16
+	VFMLA V2.S4, V3.S4, V4.S4
+	VMOV V19.B16, V3.B16
+	VFMLA V2.S4, V4.S4, V3.S4
+	VMOV V20.B16, V4.B16
+	VFMLA V2.S4, V3.S4, V4.S4
+	VMOV V21.B16, V3.B16
+	VFMLA V2.S4, V4.S4, V3.S4
+	VMOV V22.B16, V4.B16
+	VFMLA V2.S4, V3.S4, V4.S4
+	VMOV V23.B16, V3.B16
+	VFMLA V2.S4, V4.S4, V3.S4
+	WORD $0x6e21dc24 // fmul v4.4s, v1.4s, v1.4s
+	VMOV V4.B16, V5.B16
+	VFMLS V1.S4, V1.S4, V5.S4
+	FMOVQ 16(R7), F12
+	WORD $0x6e2cdc84 // fmul v4.4s, v4.4s, v12.4s
+	VFMLA V12.S4, V5.S4, V3.S4
+	WORD $0x4ea4d466 // fsub v6.4s, v3.4s, v4.4s
+	FMOVQ 64(R7), F12
+	WORD $0x6e2ce4c7 // fcmge v7.4s, v6.4s, v12.4s
+	FMOVQ 80(R7), F12
+	WORD $0x6e2cdcc6 // fmul v6.4s, v6.4s, v12.4s
+	WORD $0x4e2188c6 // frintn v6.4s, v6.4s
+	VEOR V13.B16, V13.B16, V13.B16
+	WORD $0x4ea4d5a8 // fsub v8.4s, v13.4s, v4.4s
+	FMOVQ 96(R7), F12
+	VFMLS V12.S4, V6.S4, V8.S4
+	FMOVQ 112(R7), F12
+	VFMLS V12.S4, V6.S4, V8.S4
+	WORD $0x4e23d508 // fadd v8.4s, v8.4s, v3.4s
+	FMOVQ 128(R7), F9
+	FMOVQ 144(R7), F10
+	VFMLA V8.S4, V9.S4, V10.S4
+	FMOVQ 160(R7), F9
+	VFMLA V8.S4, V10.S4, V9.S4
+	FMOVQ 176(R7), F10
+	VFMLA V8.S4, V9.S4, V10.S4
+	FMOVQ 192(R7), F9
+	VFMLA V8.S4, V10.S4, V9.S4
+	FMOVQ 208(R7), F10
+	VFMLA V8.S4, V9.S4, V10.S4
+	WORD $0x6e28dd0b // fmul v11.4s, v8.4s, v8.4s
+	VMOV V8.B16, V9.B16
+	VFMLA V11.S4, V10.S4, V9.S4
+	FMOVQ 0(R7), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	WORD $0x4ea1b8c6 // fcvtzs v6.4s, v6.4s
+	FMOVQ 224(R7), F12
+	VADD V12.S4, V6.S4, V6.S4
+	VSHL $23, V6.S4, V6.S4
+	WORD $0x6e26dd29 // fmul v9.4s, v9.4s, v6.4s
+	VAND V7.B16, V9.B16, V9.B16
+	WORD $0x6e22dd29 // fmul v9.4s, v9.4s, v2.4s
+	FMOVQ 240(R7), F10
+	WORD $0x4ea9d54a // fsub v10.4s, v10.4s, v9.4s
+	WORD $0x4ea0a80b // cmlt v11.4s, v0.4s, #0
+	VBSL V10.B16, V9.B16, V11.B16
+	WORD $0x6e20dc0c // fmul v12.4s, v0.4s, v0.4s
+	VMOV V25.B16, V5.B16
+	VFMLA V12.S4, V24.S4, V5.S4
+	VMOV V26.B16, V6.B16
+	VFMLA V12.S4, V5.S4, V6.S4
+	VMOV V27.B16, V5.B16
+	VFMLA V12.S4, V6.S4, V5.S4
+	VMOV V28.B16, V6.B16
+	VFMLA V12.S4, V5.S4, V6.S4
+	VMOV V29.B16, V5.B16
+	VFMLA V12.S4, V6.S4, V5.S4
+	VMOV V30.B16, V6.B16
+	VFMLA V12.S4, V5.S4, V6.S4
+	VMOV V31.B16, V5.B16
+	VFMLA V12.S4, V6.S4, V5.S4
+	WORD $0x6e20dca5 // fmul v5.4s, v5.4s, v0.4s
+	FMOVQ 0(R7), F13
+	WORD $0x4e2dd4a5 // fadd v5.4s, v5.4s, v13.4s
+	FMOVQ 256(R7), F6
+	WORD $0x6ea1e4c6 // fcmgt v6.4s, v6.4s, v1.4s
+	VBSL V11.B16, V5.B16, V6.B16
+	FMOVQ 16(R7), F13
+	WORD $0x6e2ddc00 // fmul v0.4s, v0.4s, v13.4s
+	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
+	VST1.P [V0.S4], 16(R0)
+	SUBS $1, R2, R2
+	BNE gelunloop
+
+gelundone:
+	RET
+
+// func geluMulNEON(dst, src, mul *float32, n int)
+TEXT ·geluMulNEON(SB), NOSPLIT, $0-32
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD mul+16(FP), R3
+	MOVD n+24(FP), R2
+	LSR $2, R2, R2
+	CBZ R2, gelumulndone
+	MOVD $expn<>+384(SB), R7
+	VLD1.P 64(R7), [V14.S4, V15.S4, V16.S4, V17.S4]
+	VLD1.P 64(R7), [V18.S4, V19.S4, V20.S4, V21.S4]
+	VLD1.P 64(R7), [V22.S4, V23.S4, V24.S4, V25.S4]
+	VLD1.P 64(R7), [V26.S4, V27.S4, V28.S4, V29.S4]
+	VLD1.P 32(R7), [V30.S4, V31.S4]
+
+gelumulnloop:
+	VLD1.P 16(R1), [V0.S4]
+	WORD $0x4ea0f801 // fabs v1.4s, v0.4s
+	FMOVQ 32(R7), F12
+	WORD $0x4eacf421 // fmin v1.4s, v1.4s, v12.4s
+	FMOVQ 48(R7), F12
+	WORD $0x6e2cdc22 // fmul v2.4s, v1.4s, v12.4s
+	FMOVQ 0(R7), F12
+	WORD $0x4e2cd442 // fadd v2.4s, v2.4s, v12.4s
+	WORD $0x6e22fd82 // fdiv v2.4s, v12.4s, v2.4s
+	VMOV V15.B16, V3.B16
+	VFMLA V2.S4, V14.S4, V3.S4
+	VMOV V16.B16, V4.B16
+	VFMLA V2.S4, V3.S4, V4.S4
+	VMOV V17.B16, V3.B16
+	VFMLA V2.S4, V4.S4, V3.S4
+	VMOV V18.B16, V4.B16
+	VFMLA V2.S4, V3.S4, V4.S4
+	VMOV V19.B16, V3.B16
+	VFMLA V2.S4, V4.S4, V3.S4
+	VMOV V20.B16, V4.B16
+	VFMLA V2.S4, V3.S4, V4.S4
+	VMOV V21.B16, V3.B16
+	VFMLA V2.S4, V4.S4, V3.S4
+	VMOV V22.B16, V4.B16
+	VFMLA V2.S4, V3.S4, V4.S4
+	VMOV V23.B16, V3.B16
+	VFMLA V2.S4, V4.S4, V3.S4
+	WORD $0x6e21dc24 // fmul v4.4s, v1.4s, v1.4s
+	VMOV V4.B16, V5.B16
+	VFMLS V1.S4, V1.S4, V5.S4
+	FMOVQ 16(R7), F12
+	WORD $0x6e2cdc84 // fmul v4.4s, v4.4s, v12.4s
+	VFMLA V12.S4, V5.S4, V3.S4
+	WORD $0x4ea4d466 // fsub v6.4s, v3.4s, v4.4s
+	FMOVQ 64(R7), F12
+	WORD $0x6e2ce4c7 // fcmge v7.4s, v6.4s, v12.4s
+	FMOVQ 80(R7), F12
+	WORD $0x6e2cdcc6 // fmul v6.4s, v6.4s, v12.4s
+	WORD $0x4e2188c6 // frintn v6.4s, v6.4s
+	VEOR V13.B16, V13.B16, V13.B16
+	WORD $0x4ea4d5a8 // fsub v8.4s, v13.4s, v4.4s
+	FMOVQ 96(R7), F12
+	VFMLS V12.S4, V6.S4, V8.S4
+	FMOVQ 112(R7), F12
+	VFMLS V12.S4, V6.S4, V8.S4
+	WORD $0x4e23d508 // fadd v8.4s, v8.4s, v3.4s
+	FMOVQ 128(R7), F9
+	FMOVQ 144(R7), F10
+	VFMLA V8.S4, V9.S4, V10.S4
+	FMOVQ 160(R7), F9
+	VFMLA V8.S4, V10.S4, V9.S4
+	FMOVQ 176(R7), F10
+	VFMLA V8.S4, V9.S4, V10.S4
+	FMOVQ 192(R7), F9
+	VFMLA V8.S4, V10.S4, V9.S4
+	FMOVQ 208(R7), F10
+	VFMLA V8.S4, V9.S4, V10.S4
+	WORD $0x6e28dd0b // fmul v11.4s, v8.4s, v8.4s
+	VMOV V8.B16, V9.B16
+	VFMLA V11.S4, V10.S4, V9.S4
+	FMOVQ 0(R7), F12
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	WORD $0x4ea1b8c6 // fcvtzs v6.4s, v6.4s
+	FMOVQ 224(R7), F12
+	VADD V12.S4, V6.S4, V6.S4
+	VSHL $23, V6.S4, V6.S4
+	WORD $0x6e26dd29 // fmul v9.4s, v9.4s, v6.4s
+	VAND V7.B16, V9.B16, V9.B16
+	WORD $0x6e22dd29 // fmul v9.4s, v9.4s, v2.4s
+	FMOVQ 240(R7), F10
+	WORD $0x4ea9d54a // fsub v10.4s, v10.4s, v9.4s
+	WORD $0x4ea0a80b // cmlt v11.4s, v0.4s, #0
+	VBSL V10.B16, V9.B16, V11.B16
+	WORD $0x6e20dc0c // fmul v12.4s, v0.4s, v0.4s
+	VMOV V25.B16, V5.B16
+	VFMLA V12.S4, V24.S4, V5.S4
+	VMOV V26.B16, V6.B16
+	VFMLA V12.S4, V5.S4, V6.S4
+	VMOV V27.B16, V5.B16
+	VFMLA V12.S4, V6.S4, V5.S4
+	VMOV V28.B16, V6.B16
+	VFMLA V12.S4, V5.S4, V6.S4
+	VMOV V29.B16, V5.B16
+	VFMLA V12.S4, V6.S4, V5.S4
+	VMOV V30.B16, V6.B16
+	VFMLA V12.S4, V5.S4, V6.S4
+	VMOV V31.B16, V5.B16
+	VFMLA V12.S4, V6.S4, V5.S4
+	WORD $0x6e20dca5 // fmul v5.4s, v5.4s, v0.4s
+	FMOVQ 0(R7), F13
+	WORD $0x4e2dd4a5 // fadd v5.4s, v5.4s, v13.4s
+	FMOVQ 256(R7), F6
+	WORD $0x6ea1e4c6 // fcmgt v6.4s, v6.4s, v1.4s
+	VBSL V11.B16, V5.B16, V6.B16
+	FMOVQ 16(R7), F13
+	WORD $0x6e2ddc00 // fmul v0.4s, v0.4s, v13.4s
+	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
+	VLD1.P 16(R3), [V13.S4]
+	WORD $0x6e2ddc00 // fmul v0.4s, v0.4s, v13.4s
+	VST1.P [V0.S4], 16(R0)
+	SUBS $1, R2, R2
+	BNE gelumulnloop
+
+gelumulndone:
+	RET
 // func wgIn4NEON(src *float32, stride int, dst *float32, vs int, tmp *float32)
 //
 // input4 of the four 6×6 patches at src + 4l (l = 0 … 3, rows stride

@@ -22,11 +22,19 @@ func constReg(list []string, name string) int {
 	panic("no NEON constant " + name)
 }
 
+// neonGeluRegs are the constants geluNEON keeps in V14–V31 (its two
+// polynomials); neonGeluLoads those it loads as it needs them, from the
+// table after the other lists' constants.
+var (
+	neonGeluRegs  = []string{"c9", "c8", "c7", "c6", "c5", "c4", "c3", "c2", "c1", "c0", "q7", "q6", "q5", "q4", "q3", "q2", "q1", "q0"}
+	neonGeluLoads = []string{"one", "half", "clamp16", "halfrsqrt2", "expmin", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "p5", "i127", "two", "smallthr"}
+)
+
 // neonConsts emits the table expn<>: the constants of both lists (with the
 // values of the amd64 table, expConsts), each over four lanes.
 func (a *asm) neonConsts() {
 	a.l("// Constants of softmaxColsNEON and sigmoidMulNEON, each over four lanes.")
-	for i, name := range append(append([]string(nil), neonSoftmaxConsts...), neonSigmoidConsts...) {
+	for i, name := range neonTable() {
 		var bits uint32
 		found := false
 		for _, k := range expConsts {
@@ -41,26 +49,45 @@ func (a *asm) neonConsts() {
 			a.l("DATA expn<>+%d(SB)/4, $0x%08x", 16*i+4*lane, bits)
 		}
 	}
-	a.l("GLOBL expn<>(SB), RODATA|NOPTR, $%d\n", 16*(len(neonSoftmaxConsts)+len(neonSigmoidConsts)))
+	a.l("GLOBL expn<>(SB), RODATA|NOPTR, $%d\n", 16*len(neonTable()))
 }
 
-// loadNEONConsts loads the constants of list, which starts off bytes into
-// expn<>, into V16 onwards through R7.
-func (a *asm) loadNEONConsts(list []string, off int) {
-	a.in("MOVD $expn<>+%d(SB), R7", off)
+// neonTable lists expn<>'s constants in order: softmax's, sigmoid's,
+// GELU's in registers, GELU's loaded.
+func neonTable() []string {
+	var t []string
+	for _, l := range [][]string{neonSoftmaxConsts, neonSigmoidConsts, neonGeluRegs, neonGeluLoads} {
+		t = append(t, l...)
+	}
+	return t
+}
+
+// neonTableOff is the byte offset in expn<> of the list starting with
+// constant list[0] (the lists are laid out as neonTable orders them).
+func neonTableOff(list []string) int {
+	off := 0
+	for _, l := range [][]string{neonSoftmaxConsts, neonSigmoidConsts, neonGeluRegs, neonGeluLoads} {
+		if &l[0] == &list[0] {
+			return off
+		}
+		off += 16 * len(l)
+	}
+	panic("not a table list")
+}
+
+// loadNEONConsts loads the constants of list (a list of neonTable) into
+// V<first> onwards through R7, leaving R7 just past them in expn<>.
+func (a *asm) loadNEONConsts(list []string, first int) {
+	a.in("MOVD $expn<>+%d(SB), R7", neonTableOff(list))
 	for i := 0; i < len(list); i += 4 {
 		regs := ""
 		for r := i; r < min(i+4, len(list)); r++ {
 			if regs != "" {
 				regs += ", "
 			}
-			regs += fmt.Sprintf("V%d.S4", 16+r)
+			regs += fmt.Sprintf("V%d.S4", first+r)
 		}
-		if i+4 < len(list) {
-			a.in("VLD1.P 64(R7), [%s]", regs)
-		} else {
-			a.in("VLD1 (R7), [%s]", regs)
-		}
+		a.in("VLD1.P %d(R7), [%s]", 16*min(4, len(list)-i), regs)
 	}
 }
 
@@ -104,7 +131,7 @@ TEXT ·softmaxColsNEON(SB), NOSPLIT, $0-48
 	MOVD l+32(FP), R4
 	MOVD corr+40(FP), R5
 	LSL $2, R2, R6`)
-	a.loadNEONConsts(neonSoftmaxConsts, 0)
+	a.loadNEONConsts(neonSoftmaxConsts, 16)
 	a.l(`
 smchunk:
 	VLD1 (R3), [V0.S4]
@@ -179,7 +206,7 @@ TEXT ·sigmoidMulNEON(SB), NOSPLIT, $0-36
 	MOVWU k+32(FP), R3
 	EORW $0x80000000, R3, R3
 	VDUP R3, V2.S4`)
-	a.loadNEONConsts(neonSigmoidConsts, 16*len(neonSoftmaxConsts))
+	a.loadNEONConsts(neonSigmoidConsts, 16)
 	a.l("\nsigloop:")
 	a.in("VLD1.P 16(R1), [V3.S4]")
 	a.in("VMOV V1.B16, V4.B16")
@@ -216,4 +243,129 @@ TEXT ·sigmoidMulNEON(SB), NOSPLIT, $0-36
 sigdone:
 	RET
 `)
+}
+
+// geluNEON emits geluNEON (or, with mul, geluMulNEON): the amd64 form
+// (asm.gelu) step for step on four lanes, with the same fused
+// multiply-adds, so both give the same bits. R7 points at GELU's loaded
+// constants; the erfc fit's and the Taylor series' coefficients stay in
+// V14–V31.
+func (a *asm) geluNEON(mul bool) {
+	name, label, frame, args := "geluNEON", "gelun", 24, "dst, src *float32, n int"
+	if mul {
+		name, label, frame, args = "geluMulNEON", "gelumuln", 32, "dst, src, mul *float32, n int"
+	}
+	reg := func(name string) int { return constReg(neonGeluRegs, name) - 16 + 14 }
+	load := func(dst int, name string) {
+		for i, n := range neonGeluLoads {
+			if n == name {
+				a.in("FMOVQ %d(R7), F%d", 16*i, dst)
+				return
+			}
+		}
+		panic("no GELU constant " + name)
+	}
+	v3 := func(op string, d, n, m int) { a.in("%s", vec3(op, d, n, m)) }
+	// horner runs acc = k + prev·x over ks, alternating between r0 and
+	// r1, and returns the register holding the result.
+	horner := func(prev, x, r0, r1 int, ks []string) int {
+		acc, other := r0, r1
+		for _, k := range ks {
+			a.in("VMOV V%d.B16, V%d.B16", reg(k), acc)
+			a.in("VFMLA V%d.S4, V%d.S4, V%d.S4", x, prev, acc)
+			prev, acc, other = acc, other, acc
+		}
+		return prev
+	}
+	a.l("\n// func %s(%s)", name, args)
+	a.l("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
+	a.in("MOVD dst+0(FP), R0")
+	a.in("MOVD src+8(FP), R1")
+	if mul {
+		a.in("MOVD mul+16(FP), R3")
+	}
+	a.in("MOVD n+%d(FP), R2", frame-8)
+	a.in("LSR $2, R2, R2")
+	a.in("CBZ R2, %sdone", label)
+	a.loadNEONConsts(neonGeluRegs, 14)
+	// R7 is now at neonGeluLoads, which follow in the table.
+	a.l("\n%sloop:", label)
+	a.in("VLD1.P 16(R1), [V0.S4]")
+	a.in("%s", vec2("fabs", 1, 0)) // |x|, clamped to 16 (NaN stays)
+	load(12, "clamp16")
+	v3("fmin", 1, 1, 12)
+	load(12, "halfrsqrt2") // t = 1/(1 + z/2), z = |x|/√2
+	v3("fmul", 2, 1, 12)
+	load(12, "one")
+	v3("fadd", 2, 2, 12)
+	v3("fdiv", 2, 12, 2)
+	p := horner(reg("c9"), 2, 3, 4, []string{"c8", "c7", "c6", "c5", "c4", "c3", "c2", "c1", "c0"}) // P(t)
+	if p != 3 {
+		panic("P(t) not in V3")
+	}
+	v3("fmul", 4, 1, 1) // x² = hi + lo exactly: V5 = hi - x² = -lo
+	a.in("VMOV V4.B16, V5.B16")
+	a.in("VFMLS V1.S4, V1.S4, V5.S4")
+	load(12, "half")
+	v3("fmul", 4, 4, 12)               // hi/2
+	a.in("VFMLA V12.S4, V5.S4, V3.S4") // P(t) - lo/2
+	v3("fsub", 6, 3, 4)                // exponent -z² + P(t), for n and the underflow mask
+	load(12, "expmin")
+	v3("fcmge", 7, 6, 12)
+	load(12, "log2e")
+	v3("fmul", 6, 6, 12)
+	a.in("%s", vec2("frintn", 6, 6))
+	a.in("VEOR V13.B16, V13.B16, V13.B16") // r = -hi/2 - n·ln2 + (P(t) - lo/2)
+	v3("fsub", 8, 13, 4)
+	load(12, "ln2hi")
+	a.in("VFMLS V12.S4, V6.S4, V8.S4")
+	load(12, "ln2lo")
+	a.in("VFMLS V12.S4, V6.S4, V8.S4")
+	v3("fadd", 8, 8, 3)
+	load(9, "p0") // exp(r)·2ⁿ as in exp32
+	prev, acc, other := 9, 10, 9
+	for _, k := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		load(acc, k)
+		a.in("VFMLA V8.S4, V%d.S4, V%d.S4", prev, acc)
+		prev, acc, other = acc, other, acc
+	}
+	if prev != 10 {
+		panic("exp polynomial not in V10")
+	}
+	v3("fmul", 11, 8, 8)
+	a.in("VMOV V8.B16, V9.B16")
+	a.in("VFMLA V11.S4, V10.S4, V9.S4")
+	load(12, "one")
+	v3("fadd", 9, 9, 12)
+	a.in("%s", vec2("fcvtzs", 6, 6))
+	load(12, "i127")
+	a.in("VADD V12.S4, V6.S4, V6.S4")
+	a.in("VSHL $23, V6.S4, V6.S4")
+	v3("fmul", 9, 9, 6)
+	a.in("VAND V7.B16, V9.B16, V9.B16")
+	v3("fmul", 9, 9, 2) // E = erfc(z) = t·exp(…)
+	load(10, "two")
+	v3("fsub", 10, 10, 9)
+	a.in("%s", vec2("cmlt", 11, 0)) // 1 + erf: E for x < 0, 2 - E otherwise
+	a.in("VBSL V10.B16, V9.B16, V11.B16")
+	v3("fmul", 12, 0, 0) // Taylor form for |x| < 1/√2
+	q := horner(reg("q7"), 12, 5, 6, []string{"q6", "q5", "q4", "q3", "q2", "q1", "q0"})
+	v3("fmul", q, q, 0)
+	load(13, "one")
+	v3("fadd", q, q, 13)
+	load(6+5-q, "smallthr")
+	v3("fcmgt", 6+5-q, 6+5-q, 1)
+	a.in("VBSL V11.B16, V%d.B16, V%d.B16", q, 6+5-q)
+	load(13, "half")
+	v3("fmul", 0, 0, 13) // 0.5·x·(1 + erf)
+	v3("fmul", 0, 0, 6+5-q)
+	if mul {
+		a.in("VLD1.P 16(R3), [V13.S4]") // the rounded GELU times mul, as geluMulGo
+		v3("fmul", 0, 0, 13)
+	}
+	a.in("VST1.P [V0.S4], 16(R0)")
+	a.in("SUBS $1, R2, R2")
+	a.in("BNE %sloop\n", label)
+	a.l("%sdone:", label)
+	a.in("RET")
 }

@@ -27,6 +27,12 @@ func TestNEONEncodings(t *testing.T) {
 		{vec3("fcmeq", 4, 3, 26), "0x4e3ae464"},
 		{vec3("bic", 5, 3, 4), "0x4e641c65"},
 		{fcvtl(1, 0, false), "0x0e217801"},
+		{vec2("frintn", 7, 7), "0x4e2188e7"},
+		{vec2("fcvtzs", 7, 7), "0x4ea1b8e7"},
+		{vec2("fabs", 1, 0), "0x4ea0f801"},
+		{vec2("cmlt", 11, 0), "0x4ea0a80b"},
+		{vec3("fmin", 5, 5, 26), "0x4ebaf4a5"},
+		{vec3("fdiv", 4, 4, 11), "0x6e2bfc84"},
 		{fcvtl(2, 0, true), "0x4e217802"},
 	}
 	for _, c := range cases {
