@@ -142,3 +142,39 @@ func wgIn4NEON(src *float32, stride int, dst *float32, vs int, tmp *float32)
 //
 //go:noescape
 func wgOut4NEON(src *float32, ms int, dst *float32, w int, b float32, res, tmp *float32)
+
+// panelLanes is panelLanesGo with each group of four lanes transposed
+// four depths at a time in NEON.
+func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
+	if kc < 4 || valid < 4 {
+		panelLanesGo(dst, src, ld, r0, valid, p0, kc, w)
+		return
+	}
+	dst = dst[:kc*w]
+	if valid < w {
+		clear(dst)
+	}
+	g, n := valid&^3, kc&^3
+	for l := 0; l < g; l += 4 {
+		_, _ = src[(r0+l+3)*ld+p0+n-1], dst[(n-1)*w+l+3]
+		f32Transpose4NEON(&dst[l], &src[(r0+l)*ld+p0], ld, n, w)
+	}
+	transposeRest(dst, src[r0*ld+p0:], ld, w, valid, kc, g, n) // depths [n, kc) of lanes [0, g), all of the rest
+}
+
+// transposeTo writes dst[i*ldd+l] = src[l*lds+i] for l < lanes and i < n,
+// four lanes by four columns at a time where it can.
+func transposeTo(dst, src []float32, lds, ldd, lanes, n int) {
+	g, m := lanes&^3, n&^3
+	for l := 0; l < g && m > 0; l += 4 {
+		_, _ = src[(l+3)*lds+m-1], dst[(m-1)*ldd+l+3]
+		f32Transpose4NEON(&dst[l], &src[l*lds], lds, m, ldd)
+	}
+	transposeRest(dst, src, lds, ldd, lanes, n, g, m)
+}
+
+// f32Transpose4NEON writes dst[kk*w+l] = src[l*ld+kk] for four lanes l and
+// n (a multiple of 4) depths kk.
+//
+//go:noescape
+func f32Transpose4NEON(dst, src *float32, ld, n, w int)

@@ -26,3 +26,13 @@ func gelu32(dst, src []float32) { geluGo(dst, src) }
 
 // geluMul32 writes gelu32(src) times mul to dst; see GEGLU.
 func geluMul32(dst, src, mul []float32) { geluMulGo(dst, src, mul) }
+
+// transposeTo writes dst[i*ldd+l] = src[l*lds+i] for l < lanes and i < n.
+func transposeTo(dst, src []float32, lds, ldd, lanes, n int) {
+	transposeRest(dst, src, lds, ldd, lanes, n, 0, 0)
+}
+
+// panelLanes packs lanes of a row-major source; see panelLanesGo.
+func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
+	panelLanesGo(dst, src, ld, r0, valid, p0, kc, w)
+}

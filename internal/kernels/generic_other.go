@@ -19,16 +19,6 @@ func sqDev16(xs []float32, mean float64, s *[16]float64) { sqDev16Go(xs, mean, s
 // prefetchRows is a hint only; without assembly it does nothing.
 func prefetchRows(x []float32, off, stride, rows, n int) {}
 
-// transposeTo writes dst[i*ldd+l] = src[l*lds+i] for l < lanes and i < n.
-func transposeTo(dst, src []float32, lds, ldd, lanes, n int) {
-	transposeRest(dst, src, lds, ldd, lanes, n, 0, 0)
-}
-
-// panelLanes packs lanes of a row-major source; see panelLanesGo.
-func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
-	panelLanesGo(dst, src, ld, r0, valid, p0, kc, w)
-}
-
 // panelLanes16 is panelLanes for an fp16 source; see panelLanes16Go.
 func panelLanes16(dst []float32, src []uint16, ld, r0, valid, p0, kc, w int) {
 	panelLanes16Go(dst, src, ld, r0, valid, p0, kc, w)

@@ -2062,3 +2062,45 @@ wgn4store3:
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R2)
 	RET
 
+
+// func f32Transpose4NEON(dst, src *float32, ld, n, w int)
+TEXT ·f32Transpose4NEON(SB), NOSPLIT, $0-40
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD ld+16(FP), R2
+	LSL $2, R2, R2
+	MOVD n+24(FP), R3
+	LSR $2, R3, R3
+	CBZ R3, f32t4done
+	MOVD w+32(FP), R4
+	LSL $2, R4, R4
+	ADD R2, R1, R5
+	ADD R2, R5, R6
+	ADD R2, R6, R7
+
+f32t4loop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R5), [V1.S4]
+	VLD1.P 16(R6), [V2.S4]
+	VLD1.P 16(R7), [V3.S4]
+	VTRN1 V1.S4, V0.S4, V16.S4
+	VTRN2 V1.S4, V0.S4, V17.S4
+	VTRN1 V3.S4, V2.S4, V18.S4
+	VTRN2 V3.S4, V2.S4, V19.S4
+	VTRN1 V18.D2, V16.D2, V4.D2
+	VTRN1 V19.D2, V17.D2, V5.D2
+	VTRN2 V18.D2, V16.D2, V6.D2
+	VTRN2 V19.D2, V17.D2, V7.D2
+	VST1 [V4.S4], (R0)
+	ADD R4, R0, R0
+	VST1 [V5.S4], (R0)
+	ADD R4, R0, R0
+	VST1 [V6.S4], (R0)
+	ADD R4, R0, R0
+	VST1 [V7.S4], (R0)
+	ADD R4, R0, R0
+	SUBS $1, R3, R3
+	BNE f32t4loop
+
+f32t4done:
+	RET

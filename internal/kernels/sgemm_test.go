@@ -247,8 +247,8 @@ func TestLinearAdd(t *testing.T) {
 // values, with the destination prefilled with garbage.
 func TestPanelLanes16MatchesGo(t *testing.T) {
 	vals := []uint16{0x0000, 0x8000, 0x0001, 0x83ff, 0x3c00, 0xbc00, 0x7bff, 0x0400, 0x3555, 0xc8a1}
-	for _, w := range []int{6, 8, 16, 32} {
-		for _, kc := range []int{1, 7, 8, 9, 16, 23, 40} {
+	for _, w := range []int{6, 8, 12, 16, 32} {
+		for _, kc := range []int{1, 3, 4, 7, 8, 9, 16, 23, 40} {
 			for valid := 1; valid <= w; valid++ {
 				for _, p0 := range []int{0, 5} {
 					ld, r0 := p0+kc+3, 2
@@ -271,13 +271,14 @@ func TestPanelLanes16MatchesGo(t *testing.T) {
 }
 
 // TestPanelLanesMatchesGo checks the vector float32 lane packing (eight
-// lanes, or the six of an AVX2 A panel, by eight depths per block) against
+// lanes, or the six of an AVX2 A panel, by eight depths per block; four by
+// four in NEON) against
 // panelLanesGo bit for bit, for every panel width, short and ragged depths,
 // partial panels and offsets, and that nothing past the panel is written.
 func TestPanelLanesMatchesGo(t *testing.T) {
 	const guard = 16
-	for _, w := range []int{6, 8, 16, 32} {
-		for _, kc := range []int{1, 7, 8, 9, 16, 23, 40} {
+	for _, w := range []int{6, 8, 12, 16, 32} {
+		for _, kc := range []int{1, 3, 4, 7, 8, 9, 16, 23, 40} {
 			for valid := 1; valid <= w; valid++ {
 				for _, p0 := range []int{0, 5} {
 					ld, r0 := p0+kc+3, 2
