@@ -131,7 +131,34 @@ func geluNEON(dst, src *float32, n int)
 //go:noescape
 func geluMulNEON(dst, src, mul *float32, n int)
 
-func init() { wg4.inputRun, wg4.outputRun = wgInputRunVec(4, wgIn4NEON), wgOutputRunVec(4, wgOut4NEON) }
+func init() {
+	wg4.inputRun, wg4.outputRun = wgInputRunVec(4, wgIn4NEON), wgOutputRunVec(4, wgOut4NEON)
+	wg2.filterTaps, wg4.filterTaps = wgFilterTapsNEON, wgFilterTapsNEON
+}
+
+// wgFilterTapsNEON is wgFilterTapsGo with four filters transformed at once,
+// for panels of a multiple of four lanes (the NEON kernel's twelve).
+func wgFilterTapsNEON(a *wgAlgo, taps []float32, tw, kb, mr int, dst []float32, us int) {
+	if mr%4 != 0 || kb == 0 {
+		wgFilterTapsGo(a, taps, tw, kb, mr, dst, us)
+		return
+	}
+	_, _ = taps[kb*9*tw-1], dst[(a.t-1)*us+kb*mr-1]
+	if a.m == 4 {
+		wgFilter4NEON(&taps[0], &dst[0], us, mr, kb, tw)
+	} else {
+		wgFilter2NEON(&taps[0], &dst[0], us, mr, kb, tw)
+	}
+}
+
+// wgFilter2NEON and wgFilter4NEON are filter2 and filter4 of four filters
+// at a time; see asmgen's wgFilterNEON.
+//
+//go:noescape
+func wgFilter2NEON(taps, dst *float32, us, mr, kb, tw int)
+
+//go:noescape
+func wgFilter4NEON(taps, dst *float32, us, mr, kb, tw int)
 
 // wgIn4NEON is input4 of four patches; see asmgen's wgIn4NEON.
 //

@@ -2062,6 +2062,440 @@ wgn4store3:
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R2)
 	RET
 
+// func wgFilter2NEON(taps, dst *float32, us, mr, kb, tw int)
+TEXT ·wgFilter2NEON(SB), NOSPLIT, $0-48
+	MOVD taps+0(FP), R0
+	MOVD dst+8(FP), R1
+	MOVD us+16(FP), R2
+	LSL $2, R2, R2
+	MOVD mr+24(FP), R3
+	MOVD kb+32(FP), R4
+	CBZ R4, wgfn2done
+	MOVD tw+40(FP), R5
+	LSL $2, R5, R5
+	LSL $3, R5, R12
+	ADD R5, R12, R12
+	LSL $2, R3, R13
+	MOVD $wgfn<>(SB), R7
+	VLD1.P 64(R7), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R7), [V20.S4, V21.S4]
+
+wgfn2kk:
+	MOVD R0, R6
+	MOVD R1, R8
+	MOVD R3, R10
+
+wgfn2q:
+	MOVD R6, R9
+	VLD1 (R9), [V0.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V1.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V2.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V3.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V4.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V5.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V6.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V7.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V8.S4]
+	MOVD R8, R11
+	VST1 [V0.S4], (R11)
+	WORD $0x4e21d40f // fadd v15.4s, v0.4s, v1.4s
+	WORD $0x4e22d5ef // fadd v15.4s, v15.4s, v2.4s
+	WORD $0x6e35ddef // fmul v15.4s, v15.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4ea1d40f // fsub v15.4s, v0.4s, v1.4s
+	WORD $0x4e22d5ef // fadd v15.4s, v15.4s, v2.4s
+	WORD $0x6e35ddef // fmul v15.4s, v15.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V2.S4], (R11)
+	WORD $0x4e23d409 // fadd v9.4s, v0.4s, v3.4s
+	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
+	WORD $0x6e35dd29 // fmul v9.4s, v9.4s, v21.4s
+	WORD $0x4e24d42a // fadd v10.4s, v1.4s, v4.4s
+	WORD $0x4e27d54a // fadd v10.4s, v10.4s, v7.4s
+	WORD $0x6e35dd4a // fmul v10.4s, v10.4s, v21.4s
+	WORD $0x4e25d44b // fadd v11.4s, v2.4s, v5.4s
+	WORD $0x4e28d56b // fadd v11.4s, v11.4s, v8.4s
+	WORD $0x6e35dd6b // fmul v11.4s, v11.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V9.S4], (R11)
+	WORD $0x4e2ad52f // fadd v15.4s, v9.4s, v10.4s
+	WORD $0x4e2bd5ef // fadd v15.4s, v15.4s, v11.4s
+	WORD $0x6e35ddef // fmul v15.4s, v15.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4eaad52f // fsub v15.4s, v9.4s, v10.4s
+	WORD $0x4e2bd5ef // fadd v15.4s, v15.4s, v11.4s
+	WORD $0x6e35ddef // fmul v15.4s, v15.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V11.S4], (R11)
+	WORD $0x4ea3d409 // fsub v9.4s, v0.4s, v3.4s
+	WORD $0x4e26d529 // fadd v9.4s, v9.4s, v6.4s
+	WORD $0x6e35dd29 // fmul v9.4s, v9.4s, v21.4s
+	WORD $0x4ea4d42a // fsub v10.4s, v1.4s, v4.4s
+	WORD $0x4e27d54a // fadd v10.4s, v10.4s, v7.4s
+	WORD $0x6e35dd4a // fmul v10.4s, v10.4s, v21.4s
+	WORD $0x4ea5d44b // fsub v11.4s, v2.4s, v5.4s
+	WORD $0x4e28d56b // fadd v11.4s, v11.4s, v8.4s
+	WORD $0x6e35dd6b // fmul v11.4s, v11.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V9.S4], (R11)
+	WORD $0x4e2ad52f // fadd v15.4s, v9.4s, v10.4s
+	WORD $0x4e2bd5ef // fadd v15.4s, v15.4s, v11.4s
+	WORD $0x6e35ddef // fmul v15.4s, v15.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4eaad52f // fsub v15.4s, v9.4s, v10.4s
+	WORD $0x4e2bd5ef // fadd v15.4s, v15.4s, v11.4s
+	WORD $0x6e35ddef // fmul v15.4s, v15.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V11.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V6.S4], (R11)
+	WORD $0x4e27d4cf // fadd v15.4s, v6.4s, v7.4s
+	WORD $0x4e28d5ef // fadd v15.4s, v15.4s, v8.4s
+	WORD $0x6e35ddef // fmul v15.4s, v15.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4ea7d4cf // fsub v15.4s, v6.4s, v7.4s
+	WORD $0x4e28d5ef // fadd v15.4s, v15.4s, v8.4s
+	WORD $0x6e35ddef // fmul v15.4s, v15.4s, v21.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V8.S4], (R11)
+	ADD $16, R6, R6
+	ADD $16, R8, R8
+	SUBS $4, R10, R10
+	BNE wgfn2q
+	ADD R12, R0, R0
+	ADD R13, R1, R1
+	SUBS $1, R4, R4
+	BNE wgfn2kk
+
+wgfn2done:
+	RET
+
+// Constants of the NEON filter transforms: 1/4, -1/6, 1/24, 1/6, 1/12, 1/2, each over four lanes.
+DATA wgfn<>+0(SB)/4, $0x3e800000
+DATA wgfn<>+4(SB)/4, $0x3e800000
+DATA wgfn<>+8(SB)/4, $0x3e800000
+DATA wgfn<>+12(SB)/4, $0x3e800000
+DATA wgfn<>+16(SB)/4, $0xbe2aaaab
+DATA wgfn<>+20(SB)/4, $0xbe2aaaab
+DATA wgfn<>+24(SB)/4, $0xbe2aaaab
+DATA wgfn<>+28(SB)/4, $0xbe2aaaab
+DATA wgfn<>+32(SB)/4, $0x3d2aaaab
+DATA wgfn<>+36(SB)/4, $0x3d2aaaab
+DATA wgfn<>+40(SB)/4, $0x3d2aaaab
+DATA wgfn<>+44(SB)/4, $0x3d2aaaab
+DATA wgfn<>+48(SB)/4, $0x3e2aaaab
+DATA wgfn<>+52(SB)/4, $0x3e2aaaab
+DATA wgfn<>+56(SB)/4, $0x3e2aaaab
+DATA wgfn<>+60(SB)/4, $0x3e2aaaab
+DATA wgfn<>+64(SB)/4, $0x3daaaaab
+DATA wgfn<>+68(SB)/4, $0x3daaaaab
+DATA wgfn<>+72(SB)/4, $0x3daaaaab
+DATA wgfn<>+76(SB)/4, $0x3daaaaab
+DATA wgfn<>+80(SB)/4, $0x3f000000
+DATA wgfn<>+84(SB)/4, $0x3f000000
+DATA wgfn<>+88(SB)/4, $0x3f000000
+DATA wgfn<>+92(SB)/4, $0x3f000000
+GLOBL wgfn<>(SB), RODATA|NOPTR, $96
+
+// func wgFilter4NEON(taps, dst *float32, us, mr, kb, tw int)
+TEXT ·wgFilter4NEON(SB), NOSPLIT, $0-48
+	MOVD taps+0(FP), R0
+	MOVD dst+8(FP), R1
+	MOVD us+16(FP), R2
+	LSL $2, R2, R2
+	MOVD mr+24(FP), R3
+	MOVD kb+32(FP), R4
+	CBZ R4, wgfn4done
+	MOVD tw+40(FP), R5
+	LSL $2, R5, R5
+	LSL $3, R5, R12
+	ADD R5, R12, R12
+	LSL $2, R3, R13
+	MOVD $wgfn<>(SB), R7
+	VLD1.P 64(R7), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R7), [V20.S4, V21.S4]
+
+wgfn4kk:
+	MOVD R0, R6
+	MOVD R1, R8
+	MOVD R3, R10
+
+wgfn4q:
+	MOVD R6, R9
+	VLD1 (R9), [V0.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V1.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V2.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V3.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V4.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V5.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V6.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V7.S4]
+	ADD R5, R9, R9
+	VLD1 (R9), [V8.S4]
+	MOVD R8, R11
+	WORD $0x6e30dc09 // fmul v9.4s, v0.4s, v16.4s
+	WORD $0x6e30dc2a // fmul v10.4s, v1.4s, v16.4s
+	WORD $0x6e30dc4b // fmul v11.4s, v2.4s, v16.4s
+	WORD $0x6e30dd2f // fmul v15.4s, v9.4s, v16.4s
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4e2ad5ef // fadd v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4eaad5ef // fsub v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4eacd5ef // fsub v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V11.S4], (R11)
+	WORD $0x4e26d409 // fadd v9.4s, v0.4s, v6.4s
+	WORD $0x4e23d529 // fadd v9.4s, v9.4s, v3.4s
+	WORD $0x6e31dd29 // fmul v9.4s, v9.4s, v17.4s
+	WORD $0x4e27d42a // fadd v10.4s, v1.4s, v7.4s
+	WORD $0x4e24d54a // fadd v10.4s, v10.4s, v4.4s
+	WORD $0x6e31dd4a // fmul v10.4s, v10.4s, v17.4s
+	WORD $0x4e28d44b // fadd v11.4s, v2.4s, v8.4s
+	WORD $0x4e25d56b // fadd v11.4s, v11.4s, v5.4s
+	WORD $0x6e31dd6b // fmul v11.4s, v11.4s, v17.4s
+	WORD $0x6e30dd2f // fmul v15.4s, v9.4s, v16.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4e2ad5ef // fadd v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4eaad5ef // fsub v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4eacd5ef // fsub v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V11.S4], (R11)
+	WORD $0x4e26d409 // fadd v9.4s, v0.4s, v6.4s
+	WORD $0x4ea3d529 // fsub v9.4s, v9.4s, v3.4s
+	WORD $0x6e31dd29 // fmul v9.4s, v9.4s, v17.4s
+	WORD $0x4e27d42a // fadd v10.4s, v1.4s, v7.4s
+	WORD $0x4ea4d54a // fsub v10.4s, v10.4s, v4.4s
+	WORD $0x6e31dd4a // fmul v10.4s, v10.4s, v17.4s
+	WORD $0x4e28d44b // fadd v11.4s, v2.4s, v8.4s
+	WORD $0x4ea5d56b // fsub v11.4s, v11.4s, v5.4s
+	WORD $0x6e31dd6b // fmul v11.4s, v11.4s, v17.4s
+	WORD $0x6e30dd2f // fmul v15.4s, v9.4s, v16.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4e2ad5ef // fadd v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4eaad5ef // fsub v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4eacd5ef // fsub v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V11.S4], (R11)
+	WORD $0x6e32dc09 // fmul v9.4s, v0.4s, v18.4s
+	WORD $0x6e33dccc // fmul v12.4s, v6.4s, v19.4s
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	WORD $0x6e34dc6c // fmul v12.4s, v3.4s, v20.4s
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	WORD $0x6e32dc2a // fmul v10.4s, v1.4s, v18.4s
+	WORD $0x6e33dcec // fmul v12.4s, v7.4s, v19.4s
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	WORD $0x6e34dc8c // fmul v12.4s, v4.4s, v20.4s
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	WORD $0x6e32dc4b // fmul v11.4s, v2.4s, v18.4s
+	WORD $0x6e33dd0c // fmul v12.4s, v8.4s, v19.4s
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+	WORD $0x6e34dcac // fmul v12.4s, v5.4s, v20.4s
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+	WORD $0x6e30dd2f // fmul v15.4s, v9.4s, v16.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4e2ad5ef // fadd v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4eaad5ef // fsub v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4eacd5ef // fsub v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V11.S4], (R11)
+	WORD $0x6e32dc09 // fmul v9.4s, v0.4s, v18.4s
+	WORD $0x6e33dccc // fmul v12.4s, v6.4s, v19.4s
+	WORD $0x4e2cd529 // fadd v9.4s, v9.4s, v12.4s
+	WORD $0x6e34dc6c // fmul v12.4s, v3.4s, v20.4s
+	WORD $0x4eacd529 // fsub v9.4s, v9.4s, v12.4s
+	WORD $0x6e32dc2a // fmul v10.4s, v1.4s, v18.4s
+	WORD $0x6e33dcec // fmul v12.4s, v7.4s, v19.4s
+	WORD $0x4e2cd54a // fadd v10.4s, v10.4s, v12.4s
+	WORD $0x6e34dc8c // fmul v12.4s, v4.4s, v20.4s
+	WORD $0x4eacd54a // fsub v10.4s, v10.4s, v12.4s
+	WORD $0x6e32dc4b // fmul v11.4s, v2.4s, v18.4s
+	WORD $0x6e33dd0c // fmul v12.4s, v8.4s, v19.4s
+	WORD $0x4e2cd56b // fadd v11.4s, v11.4s, v12.4s
+	WORD $0x6e34dcac // fmul v12.4s, v5.4s, v20.4s
+	WORD $0x4eacd56b // fsub v11.4s, v11.4s, v12.4s
+	WORD $0x6e30dd2f // fmul v15.4s, v9.4s, v16.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4e2ad5ef // fadd v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e2bd52f // fadd v15.4s, v9.4s, v11.4s
+	WORD $0x4eaad5ef // fsub v15.4s, v15.4s, v10.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dd2f // fmul v15.4s, v9.4s, v18.4s
+	WORD $0x6e33dd6c // fmul v12.4s, v11.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dd4c // fmul v12.4s, v10.4s, v20.4s
+	WORD $0x4eacd5ef // fsub v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V11.S4], (R11)
+	WORD $0x6e30dccf // fmul v15.4s, v6.4s, v16.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e28d4cf // fadd v15.4s, v6.4s, v8.4s
+	WORD $0x4e27d5ef // fadd v15.4s, v15.4s, v7.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x4e28d4cf // fadd v15.4s, v6.4s, v8.4s
+	WORD $0x4ea7d5ef // fsub v15.4s, v15.4s, v7.4s
+	WORD $0x6e31ddef // fmul v15.4s, v15.4s, v17.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dccf // fmul v15.4s, v6.4s, v18.4s
+	WORD $0x6e33dd0c // fmul v12.4s, v8.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dcec // fmul v12.4s, v7.4s, v20.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	WORD $0x6e32dccf // fmul v15.4s, v6.4s, v18.4s
+	WORD $0x6e33dd0c // fmul v12.4s, v8.4s, v19.4s
+	WORD $0x4e2cd5ef // fadd v15.4s, v15.4s, v12.4s
+	WORD $0x6e34dcec // fmul v12.4s, v7.4s, v20.4s
+	WORD $0x4eacd5ef // fsub v15.4s, v15.4s, v12.4s
+	ADD R2, R11, R11
+	VST1 [V15.S4], (R11)
+	ADD R2, R11, R11
+	VST1 [V8.S4], (R11)
+	ADD $16, R6, R6
+	ADD $16, R8, R8
+	SUBS $4, R10, R10
+	BNE wgfn4q
+	ADD R12, R0, R0
+	ADD R13, R1, R1
+	SUBS $1, R4, R4
+	BNE wgfn4kk
+
+wgfn4done:
+	RET
+
 
 // func f32Transpose4NEON(dst, src *float32, ld, n, w int)
 TEXT ·f32Transpose4NEON(SB), NOSPLIT, $0-40

@@ -1,5 +1,7 @@
 package main
 
+import "fmt"
+
 // The F(4×4, 3×3) tile transforms for arm64, four tiles at a time: the
 // amd64 forms (wgIn4, wgOut4) with four lanes, the same operations in the
 // same order, so both match the Go twins (in4, out4) bit for bit.
@@ -207,4 +209,112 @@ TEXT ·wgOut4NEON(SB), NOSPLIT, $0-56
 		}
 	}
 	a.in("RET\n")
+}
+
+// neonFilterConsts are the constants of the NEON filter transforms (values
+// from wgConsts), in V16 onwards in this order.
+var neonFilterConsts = []string{"quarter", "negsixth", "twentyfourth", "sixth", "twelfth", "half"}
+
+// wgFilterNEON emits wgFilter<m>NEON, the filter transform of F(m×m, 3×3)
+// (filter2, filter4) four filters at a time: the amd64 form's operations
+// (asm.wgFilter) in the same order, so the Go twins' bits. For kk = 0 …
+// kb-1 and lanes l = 0 … mr-1 (mr a multiple of 4), the filter whose tap
+// t is at taps[(9kk+t)*tw + l] goes to dst[ξ*us + kk*mr + l].
+func (a *asm) wgFilterNEON(m int) {
+	a.l(`// func wgFilter%dNEON(taps, dst *float32, us, mr, kb, tw int)
+TEXT ·wgFilter%dNEON(SB), NOSPLIT, $0-48
+	MOVD taps+0(FP), R0
+	MOVD dst+8(FP), R1
+	MOVD us+16(FP), R2
+	LSL $2, R2, R2
+	MOVD mr+24(FP), R3
+	MOVD kb+32(FP), R4
+	CBZ R4, wgfn%ddone
+	MOVD tw+40(FP), R5
+	LSL $2, R5, R5
+	LSL $3, R5, R12
+	ADD R5, R12, R12
+	LSL $2, R3, R13
+	MOVD $wgfn<>(SB), R7
+	VLD1.P 64(R7), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VLD1 (R7), [V20.S4, V21.S4]
+
+wgfn%dkk:
+	MOVD R0, R6
+	MOVD R1, R8
+	MOVD R3, R10
+
+wgfn%dq:
+	MOVD R6, R9`, m, m, m, m, m)
+	for t := range 9 {
+		a.in("VLD1 (R9), [V%d.S4]", t)
+		if t < 8 {
+			a.in("ADD R5, R9, R9")
+		}
+	}
+	// V0–V8 hold tap 3r+j in register 3r+j; R11 walks ξ.
+	a.in("MOVD R8, R11")
+	first := true
+	store := func(r string) {
+		if !first {
+			a.in("ADD R2, R11, R11")
+		}
+		first = false
+		a.in("VST1 [%s.S4], (R11)", r)
+	}
+	c := func(name string) string {
+		for i, n := range neonFilterConsts {
+			if n == name {
+				return fmt.Sprintf("V%d", 16+i)
+			}
+		}
+		panic("no filter constant " + name)
+	}
+	neonVops(a).filterBody(m, "V", c, store)
+	a.l(`	ADD $16, R6, R6
+	ADD $16, R8, R8
+	SUBS $4, R10, R10
+	BNE wgfn%dq
+	ADD R12, R0, R0
+	ADD R13, R1, R1
+	SUBS $1, R4, R4
+	BNE wgfn%dkk
+
+wgfn%ddone:
+	RET
+`, m, m, m)
+	if m == 4 {
+		return
+	}
+	// The constants, once (after the first of the two functions).
+	a.l("// Constants of the NEON filter transforms: 1/4, -1/6, 1/24, 1/6, 1/12, 1/2, each over four lanes.")
+	for i, name := range neonFilterConsts {
+		bits := uint32(0)
+		for _, k := range wgConsts {
+			if k.name == name {
+				bits = k.bits
+			}
+		}
+		for lane := range 4 {
+			a.l("DATA wgfn<>+%d(SB)/4, $0x%08x", 16*i+4*lane, bits)
+		}
+	}
+	a.l("GLOBL wgfn<>(SB), RODATA|NOPTR, $%d\n", 16*len(neonFilterConsts))
+}
+
+// neonVops emits the vops of NEON registers named "V<n>".
+func neonVops(a *asm) vops {
+	op := func(name string) func(d, x, y string) {
+		return func(d, x, y string) { a.in("%s", vec3(name, vreg(d), vreg(x), vreg(y))) }
+	}
+	return vops{add: op("fadd"), sub: op("fsub"), mul: op("fmul")}
+}
+
+// vreg is the number of NEON register name ("V<n>").
+func vreg(name string) int {
+	var n int
+	if _, err := fmt.Sscanf(name, "V%d", &n); err != nil {
+		panic("not a NEON register: " + name)
+	}
+	return n
 }

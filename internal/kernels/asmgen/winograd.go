@@ -283,84 +283,20 @@ wgfilter%dloop:`, m, m, m, m)
 	}
 	// Y0–Y8 hold tap 3r+j in register 3r+j. R9 walks ξ.
 	a.in("MOVQ DI, R9")
-	store := func(r string, first bool) {
+	first := true
+	store := func(r string) {
 		if !first {
 			a.in("ADDQ DX, R9")
 		}
+		first = false
 		a.in("VMOVUPS %s, (R9)", r)
 	}
-	col := func(r, j int) string { return fmt.Sprintf("Y%d", 3*r+j) }
-	first := true
-	if m == 2 {
-		// Row i of G g into Y9–Y11, then the row's four outputs.
-		for i := range 4 {
-			s := []string{"Y9", "Y10", "Y11"}
-			for j := range 3 {
-				switch i {
-				case 0:
-					s[j] = col(0, j)
-				case 1, 2:
-					op := "VADDPS"
-					if i == 2 {
-						op = "VSUBPS"
-					}
-					a.in("%s %s, %s, %s", op, col(1, j), col(0, j), s[j])
-					a.in("VADDPS %s, %s, %s", col(2, j), s[j], s[j])
-					a.in("VMULPS %s, %s, %s", wc("half"), s[j], s[j])
-				case 3:
-					s[j] = col(2, j)
-				}
-			}
-			store(s[0], first)
-			first = false
-			for _, op := range []string{"VADDPS", "VSUBPS"} {
-				a.in("%s %s, %s, Y15", op, s[1], s[0])
-				a.in("VADDPS %s, Y15, Y15", s[2])
-				a.in("VMULPS %s, Y15, Y15", wc("half"))
-				store("Y15", false)
-			}
-			store(s[2], false)
-		}
-	} else {
-		// fil4 component i of (x0, x1, x2) into out, scratch t.
-		fil := func(i int, x0, x1, x2, out, t string) string {
-			switch i {
-			case 0:
-				a.in("VMULPS %s, %s, %s", wc("quarter"), x0, out)
-			case 1, 2:
-				op := "VADDPS"
-				if i == 2 {
-					op = "VSUBPS"
-				}
-				a.in("VADDPS %s, %s, %s", x2, x0, out)
-				a.in("%s %s, %s, %s", op, x1, out, out)
-				a.in("VMULPS %s, %s, %s", wc("negsixth"), out, out)
-			case 3, 4:
-				op := "VADDPS"
-				if i == 4 {
-					op = "VSUBPS"
-				}
-				a.in("VMULPS %s, %s, %s", wc("twentyfourth"), x0, out)
-				a.in("VMULPS %s, %s, %s", wc("sixth"), x2, t)
-				a.in("VADDPS %s, %s, %s", t, out, out)
-				a.in("VMULPS %s, %s, %s", wc("twelfth"), x1, t)
-				a.in("%s %s, %s, %s", op, t, out, out)
-			case 5:
-				return x2
-			}
-			return out
-		}
-		for i := range 6 {
-			s := []string{"Y9", "Y10", "Y11"}
-			for j := range 3 {
-				s[j] = fil(i, col(0, j), col(1, j), col(2, j), s[j], "Y12")
-			}
-			for k := range 6 {
-				store(fil(k, s[0], s[1], s[2], "Y15", "Y12"), first)
-				first = false
-			}
-		}
+	avx := vops{
+		add: func(d, x, y string) { a.in("VADDPS %s, %s, %s", y, x, d) },
+		sub: func(d, x, y string) { a.in("VSUBPS %s, %s, %s", y, x, d) },
+		mul: func(d, x, y string) { a.in("VMULPS %s, %s, %s", y, x, d) },
 	}
+	avx.filterBody(m, "Y", wc, store)
 	a.l(`	ADDQ $288, SI
 	ADDQ R8, DI
 	DECQ CX
@@ -370,4 +306,84 @@ wgfilter%ddone:
 	VZEROUPPER
 	RET
 `, m, m)
+}
+
+// vops emits d = x op y for registers (or, as y, constant operands) by name.
+type vops struct{ add, sub, mul func(d, x, y string) }
+
+// addSub is add, or sub when !plus.
+func (o vops) addSub(plus bool, d, x, y string) {
+	if plus {
+		o.add(d, x, y)
+	} else {
+		o.sub(d, x, y)
+	}
+}
+
+// filterBody emits the filter transform of F(m×m, 3×3) (filter2, filter4)
+// of the taps in registers reg0…reg8 (tap 3r+j in reg 3r+j), each row of
+// G g made in reg9–reg11 and transformed and stored at once (reg12 and
+// reg15 are scratch); c gives the operand of a constant of wgConsts. The
+// amd64 and NEON forms share it, so both make the Go twins' operations in
+// their order.
+func (o vops) filterBody(m int, reg string, c func(string) string, store func(string)) {
+	r := func(i int) string { return fmt.Sprintf("%s%d", reg, i) }
+	col := func(row, j int) string { return r(3*row + j) }
+	t, out := r(12), r(15)
+	if m == 2 {
+		// Row i of G g into reg9–reg11, then the row's four outputs.
+		for i := range 4 {
+			s := []string{r(9), r(10), r(11)}
+			for j := range 3 {
+				switch i {
+				case 0:
+					s[j] = col(0, j)
+				case 1, 2:
+					o.addSub(i == 1, s[j], col(0, j), col(1, j))
+					o.add(s[j], s[j], col(2, j))
+					o.mul(s[j], s[j], c("half"))
+				case 3:
+					s[j] = col(2, j)
+				}
+			}
+			store(s[0])
+			for _, plus := range []bool{true, false} {
+				o.addSub(plus, out, s[0], s[1])
+				o.add(out, out, s[2])
+				o.mul(out, out, c("half"))
+				store(out)
+			}
+			store(s[2])
+		}
+		return
+	}
+	// fil4 component i of (x0, x1, x2) into dst, scratch t.
+	fil := func(i int, x0, x1, x2, dst string) string {
+		switch i {
+		case 0:
+			o.mul(dst, x0, c("quarter"))
+		case 1, 2:
+			o.add(dst, x0, x2)
+			o.addSub(i == 1, dst, dst, x1)
+			o.mul(dst, dst, c("negsixth"))
+		case 3, 4:
+			o.mul(dst, x0, c("twentyfourth"))
+			o.mul(t, x2, c("sixth"))
+			o.add(dst, dst, t)
+			o.mul(t, x1, c("twelfth"))
+			o.addSub(i == 3, dst, dst, t)
+		case 5:
+			return x2
+		}
+		return dst
+	}
+	for i := range 6 {
+		s := []string{r(9), r(10), r(11)}
+		for j := range 3 {
+			s[j] = fil(i, col(0, j), col(1, j), col(2, j), s[j])
+		}
+		for k := range 6 {
+			store(fil(k, s[0], s[1], s[2], out))
+		}
+	}
 }
