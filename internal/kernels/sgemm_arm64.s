@@ -1211,9 +1211,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1225,8 +1225,8 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x4e2dd737 // fadd v23.4s, v25.4s, v13.4s
 	FMOVQ F22, 0(R4)
 	FMOVQ F18, 16(R4)
-	FMOVQ F20, 32(R4)
-	FMOVQ F19, 48(R4)
+	FMOVQ F19, 32(R4)
+	FMOVQ F20, 48(R4)
 	FMOVQ F21, 64(R4)
 	FMOVQ F23, 80(R4)
 	ADD R1, R0, R0
@@ -1256,9 +1256,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1270,8 +1270,8 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x4e2dd737 // fadd v23.4s, v25.4s, v13.4s
 	FMOVQ F22, 96(R4)
 	FMOVQ F18, 112(R4)
-	FMOVQ F20, 128(R4)
-	FMOVQ F19, 144(R4)
+	FMOVQ F19, 128(R4)
+	FMOVQ F20, 144(R4)
 	FMOVQ F21, 160(R4)
 	FMOVQ F23, 176(R4)
 	ADD R1, R0, R0
@@ -1301,9 +1301,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1315,8 +1315,8 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x4e2dd737 // fadd v23.4s, v25.4s, v13.4s
 	FMOVQ F22, 192(R4)
 	FMOVQ F18, 208(R4)
-	FMOVQ F20, 224(R4)
-	FMOVQ F19, 240(R4)
+	FMOVQ F19, 224(R4)
+	FMOVQ F20, 240(R4)
 	FMOVQ F21, 256(R4)
 	FMOVQ F23, 272(R4)
 	ADD R1, R0, R0
@@ -1346,9 +1346,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1360,8 +1360,8 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x4e2dd737 // fadd v23.4s, v25.4s, v13.4s
 	FMOVQ F22, 288(R4)
 	FMOVQ F18, 304(R4)
-	FMOVQ F20, 320(R4)
-	FMOVQ F19, 336(R4)
+	FMOVQ F19, 320(R4)
+	FMOVQ F20, 336(R4)
 	FMOVQ F21, 352(R4)
 	FMOVQ F23, 368(R4)
 	ADD R1, R0, R0
@@ -1391,9 +1391,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1405,8 +1405,8 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x4e2dd737 // fadd v23.4s, v25.4s, v13.4s
 	FMOVQ F22, 384(R4)
 	FMOVQ F18, 400(R4)
-	FMOVQ F20, 416(R4)
-	FMOVQ F19, 432(R4)
+	FMOVQ F19, 416(R4)
+	FMOVQ F20, 432(R4)
 	FMOVQ F21, 448(R4)
 	FMOVQ F23, 464(R4)
 	ADD R1, R0, R0
@@ -1436,9 +1436,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1450,8 +1450,8 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x4e2dd737 // fadd v23.4s, v25.4s, v13.4s
 	FMOVQ F22, 480(R4)
 	FMOVQ F18, 496(R4)
-	FMOVQ F20, 512(R4)
-	FMOVQ F19, 528(R4)
+	FMOVQ F19, 512(R4)
+	FMOVQ F20, 528(R4)
 	FMOVQ F21, 544(R4)
 	FMOVQ F23, 560(R4)
 	LSL $1, R3, R10
@@ -1471,9 +1471,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1488,9 +1488,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	ADD R10, R9, R9
 	VST1 [V18.S4], (R9)
 	ADD R10, R9, R9
-	VST1 [V20.S4], (R9)
-	ADD R10, R9, R9
 	VST1 [V19.S4], (R9)
+	ADD R10, R9, R9
+	VST1 [V20.S4], (R9)
 	ADD R10, R9, R9
 	VST1 [V21.S4], (R9)
 	ADD R10, R9, R9
@@ -1511,9 +1511,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1528,9 +1528,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	ADD R10, R9, R9
 	VST1 [V18.S4], (R9)
 	ADD R10, R9, R9
-	VST1 [V20.S4], (R9)
-	ADD R10, R9, R9
 	VST1 [V19.S4], (R9)
+	ADD R10, R9, R9
+	VST1 [V20.S4], (R9)
 	ADD R10, R9, R9
 	VST1 [V21.S4], (R9)
 	ADD R10, R9, R9
@@ -1551,9 +1551,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1568,9 +1568,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	ADD R10, R9, R9
 	VST1 [V18.S4], (R9)
 	ADD R10, R9, R9
-	VST1 [V20.S4], (R9)
-	ADD R10, R9, R9
 	VST1 [V19.S4], (R9)
+	ADD R10, R9, R9
+	VST1 [V20.S4], (R9)
 	ADD R10, R9, R9
 	VST1 [V21.S4], (R9)
 	ADD R10, R9, R9
@@ -1591,9 +1591,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1608,9 +1608,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	ADD R10, R9, R9
 	VST1 [V18.S4], (R9)
 	ADD R10, R9, R9
-	VST1 [V20.S4], (R9)
-	ADD R10, R9, R9
 	VST1 [V19.S4], (R9)
+	ADD R10, R9, R9
+	VST1 [V20.S4], (R9)
 	ADD R10, R9, R9
 	VST1 [V21.S4], (R9)
 	ADD R10, R9, R9
@@ -1631,9 +1631,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1648,9 +1648,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	ADD R10, R9, R9
 	VST1 [V18.S4], (R9)
 	ADD R10, R9, R9
-	VST1 [V20.S4], (R9)
-	ADD R10, R9, R9
 	VST1 [V19.S4], (R9)
+	ADD R10, R9, R9
+	VST1 [V20.S4], (R9)
 	ADD R10, R9, R9
 	VST1 [V21.S4], (R9)
 	ADD R10, R9, R9
@@ -1671,9 +1671,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	WORD $0x6e3dde73 // fmul v19.4s, v19.4s, v29.4s
 	WORD $0x4eb3d652 // fsub v18.4s, v18.4s, v19.4s
 	WORD $0x6e3ddeb5 // fmul v21.4s, v21.4s, v29.4s
-	WORD $0x4e35d694 // fadd v20.4s, v20.4s, v21.4s
+	WORD $0x4e35d693 // fadd v19.4s, v20.4s, v21.4s
 	WORD $0x4e37d6f7 // fadd v23.4s, v23.4s, v23.4s
-	WORD $0x4e37d6d3 // fadd v19.4s, v22.4s, v23.4s
+	WORD $0x4e37d6d4 // fadd v20.4s, v22.4s, v23.4s
 	WORD $0x4eb7d6d5 // fsub v21.4s, v22.4s, v23.4s
 	WORD $0x6e3edd58 // fmul v24.4s, v10.4s, v30.4s
 	WORD $0x6e3ddd19 // fmul v25.4s, v8.4s, v29.4s
@@ -1688,9 +1688,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 	ADD R10, R9, R9
 	VST1 [V18.S4], (R9)
 	ADD R10, R9, R9
-	VST1 [V20.S4], (R9)
-	ADD R10, R9, R9
 	VST1 [V19.S4], (R9)
+	ADD R10, R9, R9
+	VST1 [V20.S4], (R9)
 	ADD R10, R9, R9
 	VST1 [V21.S4], (R9)
 	ADD R10, R9, R9

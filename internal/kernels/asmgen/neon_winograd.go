@@ -7,7 +7,7 @@ import "fmt"
 // same order, so both match the Go twins (in4, out4) bit for bit.
 
 // Registers of the NEON transforms: 4, 5 and 8 over four lanes.
-const nFour, nFive, nEight = 29, 30, 31
+const nFour, nFive, nEight = "V29", "V30", "V31"
 
 // neonWgConsts emits the table wgn<> (4, 5, 8 over four lanes each).
 func (a *asm) neonWgConsts() {
@@ -23,7 +23,7 @@ func (a *asm) neonWgConsts() {
 // neonLoadWgConsts loads wgn<> into V29–V31 through R7.
 func (a *asm) neonLoadWgConsts() {
 	a.in("MOVD $wgn<>(SB), R7")
-	a.in("VLD1 (R7), [V%d.S4, V%d.S4, V%d.S4]", nFour, nFive, nEight)
+	a.in("VLD1 (R7), [%s.S4, %s.S4, %s.S4]", nFour, nFive, nEight)
 }
 
 // transpose4 emits the 4×4 transpose of the rows in r[0…3] into out[0…3]
@@ -39,35 +39,23 @@ func (a *asm) transpose4(r, out, t [4]int) {
 	a.in("VTRN2 V%d.D2, V%d.D2, V%d.D2", t[3], t[1], out[3])
 }
 
-// in4NEON emits in4 of d0…d5 in V8–V13, leaving t0…t5 in the registers
-// of in4NEONOut (V18–V25 are its temporaries).
+// vs names V registers.
+func vs(ns ...int) []string {
+	var r []string
+	for _, n := range ns {
+		r = append(r, fmt.Sprintf("V%d", n))
+	}
+	return r
+}
+
+// in4NEON emits in4 of d0…d5 in V8–V13, leaving t0…t5 in in4NEONOut
+// (V18–V25 are its temporaries).
 func (a *asm) in4NEON() {
-	v := func(op string, d, n, m int) { a.in("%s", vec3(op, d, n, m)) }
-	v("fadd", 18, 11, 12) // a = d3 + d4
-	v("fadd", 19, 9, 10)  // b = d1 + d2
-	v("fsub", 20, 12, 11) // c = d4 - d3
-	v("fsub", 21, 9, 10)  // e = d1 - d2
-	v("fsub", 22, 12, 10) // f = d4 - d2
-	v("fsub", 23, 11, 9)  // g = d3 - d1
-	v("fmul", 19, 19, nFour)
-	v("fsub", 18, 18, 19) // t1 = a - 4b
-	v("fmul", 21, 21, nFour)
-	v("fadd", 20, 20, 21) // t2 = c + 4e
-	v("fadd", 23, 23, 23) // 2g
-	v("fadd", 19, 22, 23) // t3 = f + 2g
-	v("fsub", 21, 22, 23) // t4 = f - 2g
-	v("fmul", 24, 10, nFive)
-	v("fmul", 25, 8, nFour)
-	v("fsub", 25, 25, 24)
-	v("fadd", 22, 25, 12) // t0 = 4d0 - 5d2 + d4
-	v("fmul", 24, 11, nFive)
-	v("fmul", 25, 9, nFour)
-	v("fsub", 25, 25, 24)
-	v("fadd", 23, 25, 13) // t5 = 4d1 - 5d3 + d5
+	neonVops(a).in4(vs(8, 9, 10, 11, 12, 13), vs(18, 19, 20, 21, 22, 23, 24, 25), nFour, nFive)
 }
 
 // in4NEONOut lists the registers in4NEON leaves t0…t5 in.
-var in4NEONOut = []int{22, 18, 20, 19, 21, 23}
+var in4NEONOut = in4Regs(vs(18, 19, 20, 21, 22, 23, 24, 25))
 
 // wgIn4NEON emits wgIn4NEON.
 func (a *asm) wgIn4NEON() {
@@ -101,7 +89,7 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 		a.in("VTRN1 V17.D2, V15.D2, V13.D2")
 		a.in4NEON()
 		for j, r := range in4NEONOut {
-			a.in("FMOVQ F%d, %d(R4)", r, 16*(6*k+j))
+			a.in("FMOVQ F%d, %d(R4)", vreg(r), 16*(6*k+j))
 		}
 		if k < 5 {
 			a.in("ADD R1, R0, R0")
@@ -120,7 +108,7 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 			if i > 0 {
 				a.in("ADD R10, R9, R9")
 			}
-			a.in("VST1 [V%d.S4], (R9)", r)
+			a.in("VST1 [%s.S4], (R9)", r)
 		}
 		if j < 5 {
 			a.in("ADD R3, R2, R2")
@@ -130,22 +118,9 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 }
 
 // out4NEON emits out4 of m0…m5 in V8–V13, leaving y0…y3 in V22–V25
-// (V18–V21 are its temporaries).
+// (V18–V21 are its other temporaries).
 func (a *asm) out4NEON() {
-	v := func(op string, d, n, m int) { a.in("%s", vec3(op, d, n, m)) }
-	v("fadd", 18, 9, 10)  // a = m1 + m2
-	v("fadd", 19, 11, 12) // b = m3 + m4
-	v("fsub", 20, 9, 10)  // c = m1 - m2
-	v("fsub", 21, 11, 12) // e = m3 - m4
-	v("fadd", 22, 8, 18)
-	v("fadd", 22, 22, 19) // y0 = m0 + a + b
-	v("fadd", 23, 21, 21)
-	v("fadd", 23, 20, 23) // y1 = c + 2e
-	v("fmul", 24, 19, nFour)
-	v("fadd", 24, 18, 24) // y2 = a + 4b
-	v("fmul", 25, 21, nEight)
-	v("fadd", 25, 20, 25)
-	v("fadd", 25, 25, 13) // y3 = c + 8e + m5
+	neonVops(a).out4(vs(8, 9, 10, 11, 12, 13), vs(18, 19, 20, 21, 22, 23, 24, 25), nFour, nEight)
 }
 
 // wgOut4NEON emits wgOut4NEON.

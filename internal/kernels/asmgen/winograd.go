@@ -49,34 +49,29 @@ pfdone:
 `)
 }
 
-// in4 emits in4 of d0…d5 in Y8–Y13 (4 in Y14, 5 in Y15), leaving
-// t0…t5 in Y4, Y0, Y1, Y2, Y3, Y5 and Y8–Y13 intact.
-func (a *asm) in4() {
-	a.in("VADDPS Y12, Y11, Y0") // a = d3 + d4
-	a.in("VADDPS Y10, Y9, Y1")  // b = d1 + d2
-	a.in("VSUBPS Y11, Y12, Y2") // c = d4 - d3
-	a.in("VSUBPS Y10, Y9, Y3")  // e = d1 - d2
-	a.in("VSUBPS Y10, Y12, Y4") // f = d4 - d2
-	a.in("VSUBPS Y9, Y11, Y5")  // g = d3 - d1
-	a.in("VMULPS Y14, Y1, Y1")  // 4b
-	a.in("VSUBPS Y1, Y0, Y0")   // t1 = a - 4b
-	a.in("VMULPS Y14, Y3, Y3")  // 4e
-	a.in("VADDPS Y3, Y2, Y1")   // t2 = c + 4e
-	a.in("VADDPS Y5, Y5, Y5")   // 2g
-	a.in("VADDPS Y5, Y4, Y2")   // t3 = f + 2g
-	a.in("VSUBPS Y5, Y4, Y3")   // t4 = f - 2g
-	a.in("VMULPS Y15, Y10, Y6") // 5d2
-	a.in("VMULPS Y14, Y8, Y7")  // 4d0
-	a.in("VSUBPS Y6, Y7, Y7")
-	a.in("VADDPS Y12, Y7, Y4")  // t0 = 4d0 - 5d2 + d4
-	a.in("VMULPS Y15, Y11, Y6") // 5d3
-	a.in("VMULPS Y14, Y9, Y7")  // 4d1
-	a.in("VSUBPS Y6, Y7, Y7")
-	a.in("VADDPS Y13, Y7, Y5") // t5 = 4d1 - 5d3 + d5
+// avx is the vops of AVX registers and operands.
+func (a *asm) avx() vops {
+	op := func(name string) func(d, x, y string) {
+		return func(d, x, y string) { a.in("%s %s, %s, %s", name, y, x, d) }
+	}
+	return vops{add: op("VADDPS"), sub: op("VSUBPS"), mul: op("VMULPS")}
 }
 
+// ys names Y registers.
+func ys(ns ...int) []string {
+	var r []string
+	for _, n := range ns {
+		r = append(r, fmt.Sprintf("Y%d", n))
+	}
+	return r
+}
+
+// in4 emits in4 of d0…d5 in Y8–Y13 (4 in Y14, 5 in Y15), leaving
+// t0…t5 in in4Out (Y0–Y7 are its temporaries) and Y8–Y13 intact.
+func (a *asm) in4() { a.avx().in4(ys(8, 9, 10, 11, 12, 13), ys(0, 1, 2, 3, 4, 5, 6, 7), "Y14", "Y15") }
+
 // in4Out lists the registers in4 leaves t0…t5 in.
-var in4Out = []string{"Y4", "Y0", "Y1", "Y2", "Y3", "Y5"}
+var in4Out = in4Regs(ys(0, 1, 2, 3, 4, 5, 6, 7))
 
 // wgIn4 emits wgIn4AVX2.
 func (a *asm) wgIn4() {
@@ -151,19 +146,7 @@ TEXT ·wgIn4AVX2(SB), NOSPLIT, $0-40
 // out4 emits out4 of m0…m5 in Y8–Y13 (4 in Y14, 8 in Y15), leaving
 // y0…y3 in Y4–Y7.
 func (a *asm) out4() {
-	a.in("VADDPS Y10, Y9, Y0")  // a = m1 + m2
-	a.in("VADDPS Y12, Y11, Y1") // b = m3 + m4
-	a.in("VSUBPS Y10, Y9, Y2")  // c = m1 - m2
-	a.in("VSUBPS Y12, Y11, Y3") // e = m3 - m4
-	a.in("VADDPS Y0, Y8, Y4")
-	a.in("VADDPS Y1, Y4, Y4") // y0 = m0 + a + b
-	a.in("VADDPS Y3, Y3, Y5")
-	a.in("VADDPS Y5, Y2, Y5") // y1 = c + 2e
-	a.in("VMULPS Y14, Y1, Y6")
-	a.in("VADDPS Y6, Y0, Y6") // y2 = a + 4b
-	a.in("VMULPS Y15, Y3, Y7")
-	a.in("VADDPS Y7, Y2, Y7")
-	a.in("VADDPS Y13, Y7, Y7") // y3 = c + 8e + m5
+	a.avx().out4(ys(8, 9, 10, 11, 12, 13), ys(0, 1, 2, 3, 4, 5, 6, 7), "Y14", "Y15")
 }
 
 // wgOut4 emits wgOut4AVX2.
@@ -291,12 +274,7 @@ wgfilter%dloop:`, m, m, m, m)
 		first = false
 		a.in("VMOVUPS %s, (R9)", r)
 	}
-	avx := vops{
-		add: func(d, x, y string) { a.in("VADDPS %s, %s, %s", y, x, d) },
-		sub: func(d, x, y string) { a.in("VSUBPS %s, %s, %s", y, x, d) },
-		mul: func(d, x, y string) { a.in("VMULPS %s, %s, %s", y, x, d) },
-	}
-	avx.filterBody(m, "Y", wc, store)
+	a.avx().filterBody(m, "Y", wc, store)
 	a.l(`	ADDQ $288, SI
 	ADDQ R8, DI
 	DECQ CX
@@ -386,4 +364,53 @@ func (o vops) filterBody(m int, reg string, c func(string) string, store func(st
 			store(fil(k, s[0], s[1], s[2], out))
 		}
 	}
+}
+
+// in4 emits F(4×4, 3×3)'s 1-D input transform Bᵀ d (in4 in package
+// kernels, the same operations in the same order) of d[0…5], with the
+// eight temporaries r, leaving t0…t5 in in4Regs(r).
+func (o vops) in4(d, r []string, four, five string) {
+	o.add(r[0], d[3], d[4]) // a = d3 + d4
+	o.add(r[1], d[1], d[2]) // b = d1 + d2
+	o.sub(r[2], d[4], d[3]) // c = d4 - d3
+	o.sub(r[3], d[1], d[2]) // e = d1 - d2
+	o.sub(r[4], d[4], d[2]) // f = d4 - d2
+	o.sub(r[5], d[3], d[1]) // g = d3 - d1
+	o.mul(r[1], r[1], four)
+	o.sub(r[0], r[0], r[1]) // t1 = a - 4b
+	o.mul(r[3], r[3], four)
+	o.add(r[1], r[2], r[3]) // t2 = c + 4e
+	o.add(r[5], r[5], r[5]) // 2g
+	o.add(r[2], r[4], r[5]) // t3 = f + 2g
+	o.sub(r[3], r[4], r[5]) // t4 = f - 2g
+	o.mul(r[6], d[2], five)
+	o.mul(r[7], d[0], four)
+	o.sub(r[7], r[7], r[6])
+	o.add(r[4], r[7], d[4]) // t0 = 4d0 - 5d2 + d4
+	o.mul(r[6], d[3], five)
+	o.mul(r[7], d[1], four)
+	o.sub(r[7], r[7], r[6])
+	o.add(r[5], r[7], d[5]) // t5 = 4d1 - 5d3 + d5
+}
+
+// in4Regs lists where vops.in4 with temporaries r leaves t0…t5.
+func in4Regs(r []string) []string { return []string{r[4], r[0], r[1], r[2], r[3], r[5]} }
+
+// out4 emits F(4×4, 3×3)'s 1-D output transform Aᵀ m (out4 in package
+// kernels, the same operations in the same order) of m[0…5], with the
+// eight temporaries r, leaving y0…y3 in r[4…7].
+func (o vops) out4(m, r []string, four, eight string) {
+	o.add(r[0], m[1], m[2]) // a = m1 + m2
+	o.add(r[1], m[3], m[4]) // b = m3 + m4
+	o.sub(r[2], m[1], m[2]) // c = m1 - m2
+	o.sub(r[3], m[3], m[4]) // e = m3 - m4
+	o.add(r[4], m[0], r[0])
+	o.add(r[4], r[4], r[1]) // y0 = m0 + a + b
+	o.add(r[5], r[3], r[3])
+	o.add(r[5], r[2], r[5]) // y1 = c + 2e
+	o.mul(r[6], r[1], four)
+	o.add(r[6], r[0], r[6]) // y2 = a + 4b
+	o.mul(r[7], r[3], eight)
+	o.add(r[7], r[2], r[7])
+	o.add(r[7], r[7], m[5]) // y3 = c + 8e + m5
 }
