@@ -19,11 +19,11 @@ test: lint
 	@$(MAKE) --no-print-directory test-neon
 
 # test-neon: the tests of the arm64 assembly (products against naive loops,
-# the fused additions, lane packing, fp16 decoding, attention and its softmax, SiLU, GELU
-# and GroupNorm, convolutions and the Winograd transforms bit for bit against
+# the fused additions, lane packing, fp16 decoding, attention and its softmax, SiLU, GELU,
+# GroupNorm and LayerNorm, convolutions and the Winograd transforms bit for bit against
 # their Go twins), built for linux/arm64 and run under qemu-aarch64 (~1-2
 # minutes). Without qemu-aarch64 it says so and does nothing.
-NEON_TESTS := ^(TestSgemm|TestSgemmF16B|TestGemmAPackingSameBits|TestLinear|TestLinearAdd|TestMicroKernelPanels|TestPanelLanesMatchesGo|TestTransposeTo|TestF16ToF32|TestMicroKernel|TestUseMicroKernel|TestAttention|TestSoftmaxColsTwin|TestActivations|TestActSameBitsAnywhere|TestGELUSweep|TestGEGLU|TestGeluMulIsGeluThenMul|TestGroupNorm|TestConv2D|TestConv3x3Winograd|TestWinogradRunsMatchGo|TestWinogradFilterTapsMatchesGo|TestWinogradWeightBlock)$$
+NEON_TESTS := ^(TestSgemm|TestSgemmF16B|TestGemmAPackingSameBits|TestLinear|TestLinearAdd|TestMicroKernelPanels|TestPanelLanesMatchesGo|TestTransposeTo|TestF16ToF32|TestMicroKernel|TestUseMicroKernel|TestAttention|TestSoftmaxColsTwin|TestActivations|TestActSameBitsAnywhere|TestGELUSweep|TestGEGLU|TestGeluMulIsGeluThenMul|TestGroupNorm|TestLayerNorm|TestMomentsPassesMatchGo|TestNormRowMatchesGo|TestConv2D|TestConv3x3Winograd|TestWinogradRunsMatchGo|TestWinogradFilterTapsMatchesGo|TestWinogradWeightBlock)$$
 test-neon:
 	@if ! command -v qemu-aarch64 >/dev/null; then echo "test-neon: no qemu-aarch64 (apt-get install qemu-user): NEON kernel not run"; exit 0; fi; \
 	set -e; d=$$(mktemp -d); trap 'rm -rf $$d' EXIT; \

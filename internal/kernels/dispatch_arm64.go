@@ -205,3 +205,47 @@ func transposeTo(dst, src []float32, lds, ldd, lanes, n int) {
 //
 //go:noescape
 func f32Transpose4NEON(dst, src *float32, ld, n, w int)
+
+// normRow is normRowGo, four lanes at a time where it can.
+func normRow(out, x, gamma, beta []float32, m, s float32) {
+	n := len(x)
+	if n >= 4 {
+		k := n &^ 3
+		_, _, _ = out[k-1], gamma[k-1], beta[k-1]
+		normRowNEON(&out[0], &x[0], &gamma[0], &beta[0], k, m, s)
+		out, x, gamma, beta = out[k:], x[k:], gamma[k:], beta[k:]
+	}
+	normRowGo(out, x, gamma, beta, m, s)
+}
+
+// normRowNEON is normRowGo for n a multiple of 4, with the same bits.
+//
+//go:noescape
+func normRowNEON(out, x, gamma, beta *float32, n int, m, s float32)
+
+// sum16 is sum16Go; see moments.
+func sum16(xs []float32, s *[16]float64) {
+	if len(xs) == 0 {
+		sum16Go(xs, s)
+		return
+	}
+	sum16NEON(&xs[0], len(xs)/16, s)
+}
+
+// sqDev16 is sqDev16Go; see moments.
+func sqDev16(xs []float32, mean float64, s *[16]float64) {
+	if len(xs) == 0 {
+		sqDev16Go(xs, mean, s)
+		return
+	}
+	sqDev16NEON(&xs[0], len(xs)/16, mean, s)
+}
+
+// sum16NEON and sqDev16NEON are the vector forms of sum16Go and sqDev16Go
+// over n16 groups of sixteen; see asmgen's momentsNEON.
+//
+//go:noescape
+func sum16NEON(x *float32, n16 int, out *[16]float64)
+
+//go:noescape
+func sqDev16NEON(x *float32, n16 int, mean float64, out *[16]float64)

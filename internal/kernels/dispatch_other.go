@@ -36,3 +36,12 @@ func transposeTo(dst, src []float32, lds, ldd, lanes, n int) {
 func panelLanes(dst, src []float32, ld, r0, valid, p0, kc, w int) {
 	panelLanesGo(dst, src, ld, r0, valid, p0, kc, w)
 }
+
+// normRow is normRowGo.
+func normRow(out, x, gamma, beta []float32, m, s float32) { normRowGo(out, x, gamma, beta, m, s) }
+
+// sum16 is sum16Go; see moments.
+func sum16(xs []float32, s *[16]float64) { sum16Go(xs, s) }
+
+// sqDev16 is sqDev16Go; see moments.
+func sqDev16(xs []float32, mean float64, s *[16]float64) { sqDev16Go(xs, mean, s) }

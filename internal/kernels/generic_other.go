@@ -7,15 +7,6 @@ func gatherRows(dst, src []float32, base int, offs []int32, w int) {
 	gatherRowsGo(dst, src, base, offs, w)
 }
 
-// normRow is normRowGo.
-func normRow(out, x, gamma, beta []float32, m, s float32) { normRowGo(out, x, gamma, beta, m, s) }
-
-// sum16 is sum16Go; see moments.
-func sum16(xs []float32, s *[16]float64) { sum16Go(xs, s) }
-
-// sqDev16 is sqDev16Go; see moments.
-func sqDev16(xs []float32, mean float64, s *[16]float64) { sqDev16Go(xs, mean, s) }
-
 // prefetchRows is a hint only; without assembly it does nothing.
 func prefetchRows(x []float32, off, stride, rows, n int) {}
 

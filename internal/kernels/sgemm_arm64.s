@@ -2538,3 +2538,131 @@ f32t4loop:
 
 f32t4done:
 	RET
+
+// func sum16NEON(x *float32, n16 int, out *[16]float64)
+TEXT ·sum16NEON(SB), NOSPLIT, $0-24
+	MOVD x+0(FP), R0
+	MOVD n16+8(FP), R1
+	MOVD out+16(FP), R2
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	CBZ R1, sum16ndone
+
+sum16nloop:
+	VLD1.P 64(R0), [V16.S4, V17.S4, V18.S4, V19.S4]
+	WORD $0x0e617a14 // fcvtl v20.2d, v16.2s
+	WORD $0x4e74d400 // fadd v0.2d, v0.2d, v20.2d
+	WORD $0x4e617a15 // fcvtl2 v21.2d, v16.4s
+	WORD $0x4e75d421 // fadd v1.2d, v1.2d, v21.2d
+	WORD $0x0e617a36 // fcvtl v22.2d, v17.2s
+	WORD $0x4e76d442 // fadd v2.2d, v2.2d, v22.2d
+	WORD $0x4e617a37 // fcvtl2 v23.2d, v17.4s
+	WORD $0x4e77d463 // fadd v3.2d, v3.2d, v23.2d
+	WORD $0x0e617a58 // fcvtl v24.2d, v18.2s
+	WORD $0x4e78d484 // fadd v4.2d, v4.2d, v24.2d
+	WORD $0x4e617a59 // fcvtl2 v25.2d, v18.4s
+	WORD $0x4e79d4a5 // fadd v5.2d, v5.2d, v25.2d
+	WORD $0x0e617a7a // fcvtl v26.2d, v19.2s
+	WORD $0x4e7ad4c6 // fadd v6.2d, v6.2d, v26.2d
+	WORD $0x4e617a7b // fcvtl2 v27.2d, v19.4s
+	WORD $0x4e7bd4e7 // fadd v7.2d, v7.2d, v27.2d
+	SUBS $1, R1, R1
+	BNE sum16nloop
+
+sum16ndone:
+	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R2)
+	VST1 [V4.D2, V5.D2, V6.D2, V7.D2], (R2)
+	RET
+
+// func sqDev16NEON(x *float32, n16 int, mean float64, out *[16]float64)
+TEXT ·sqDev16NEON(SB), NOSPLIT, $0-32
+	MOVD x+0(FP), R0
+	MOVD n16+8(FP), R1
+	MOVD mean+16(FP), R3
+	VDUP R3, V30.D2
+	MOVD out+24(FP), R2
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	CBZ R1, sqdevndone
+
+sqdevnloop:
+	VLD1.P 64(R0), [V16.S4, V17.S4, V18.S4, V19.S4]
+	WORD $0x0e617a14 // fcvtl v20.2d, v16.2s
+	WORD $0x4efed694 // fsub v20.2d, v20.2d, v30.2d
+	WORD $0x6e74de94 // fmul v20.2d, v20.2d, v20.2d
+	WORD $0x4e74d400 // fadd v0.2d, v0.2d, v20.2d
+	WORD $0x4e617a15 // fcvtl2 v21.2d, v16.4s
+	WORD $0x4efed6b5 // fsub v21.2d, v21.2d, v30.2d
+	WORD $0x6e75deb5 // fmul v21.2d, v21.2d, v21.2d
+	WORD $0x4e75d421 // fadd v1.2d, v1.2d, v21.2d
+	WORD $0x0e617a36 // fcvtl v22.2d, v17.2s
+	WORD $0x4efed6d6 // fsub v22.2d, v22.2d, v30.2d
+	WORD $0x6e76ded6 // fmul v22.2d, v22.2d, v22.2d
+	WORD $0x4e76d442 // fadd v2.2d, v2.2d, v22.2d
+	WORD $0x4e617a37 // fcvtl2 v23.2d, v17.4s
+	WORD $0x4efed6f7 // fsub v23.2d, v23.2d, v30.2d
+	WORD $0x6e77def7 // fmul v23.2d, v23.2d, v23.2d
+	WORD $0x4e77d463 // fadd v3.2d, v3.2d, v23.2d
+	WORD $0x0e617a58 // fcvtl v24.2d, v18.2s
+	WORD $0x4efed718 // fsub v24.2d, v24.2d, v30.2d
+	WORD $0x6e78df18 // fmul v24.2d, v24.2d, v24.2d
+	WORD $0x4e78d484 // fadd v4.2d, v4.2d, v24.2d
+	WORD $0x4e617a59 // fcvtl2 v25.2d, v18.4s
+	WORD $0x4efed739 // fsub v25.2d, v25.2d, v30.2d
+	WORD $0x6e79df39 // fmul v25.2d, v25.2d, v25.2d
+	WORD $0x4e79d4a5 // fadd v5.2d, v5.2d, v25.2d
+	WORD $0x0e617a7a // fcvtl v26.2d, v19.2s
+	WORD $0x4efed75a // fsub v26.2d, v26.2d, v30.2d
+	WORD $0x6e7adf5a // fmul v26.2d, v26.2d, v26.2d
+	WORD $0x4e7ad4c6 // fadd v6.2d, v6.2d, v26.2d
+	WORD $0x4e617a7b // fcvtl2 v27.2d, v19.4s
+	WORD $0x4efed77b // fsub v27.2d, v27.2d, v30.2d
+	WORD $0x6e7bdf7b // fmul v27.2d, v27.2d, v27.2d
+	WORD $0x4e7bd4e7 // fadd v7.2d, v7.2d, v27.2d
+	SUBS $1, R1, R1
+	BNE sqdevnloop
+
+sqdevndone:
+	VST1.P [V0.D2, V1.D2, V2.D2, V3.D2], 64(R2)
+	VST1 [V4.D2, V5.D2, V6.D2, V7.D2], (R2)
+	RET
+
+// func normRowNEON(out, x, gamma, beta *float32, n int, m, s float32)
+TEXT ·normRowNEON(SB), NOSPLIT, $0-48
+	MOVD out+0(FP), R0
+	MOVD x+8(FP), R1
+	MOVD gamma+16(FP), R2
+	MOVD beta+24(FP), R3
+	MOVD n+32(FP), R4
+	LSR $2, R4, R4
+	CBZ R4, normrown
+	MOVWU m+40(FP), R5
+	VDUP R5, V2.S4
+	MOVWU s+44(FP), R5
+	VDUP R5, V3.S4
+
+normrownloop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R2), [V4.S4]
+	VLD1.P 16(R3), [V5.S4]
+	WORD $0x4ea2d400 // fsub v0.4s, v0.4s, v2.4s
+	WORD $0x6e23dc00 // fmul v0.4s, v0.4s, v3.4s
+	VFMLA V4.S4, V0.S4, V5.S4
+	VST1.P [V5.S4], 16(R0)
+	SUBS $1, R4, R4
+	BNE normrownloop
+
+normrown:
+	RET
