@@ -152,12 +152,7 @@ func expFile() string {
 func (a *asm) moments() {
 	accs := []int{0, 3, 4, 5}
 	for _, dev := range []bool{false, true} {
-		name, label, frame, args := "sum16AVX2", "sum16", 24, "x *float32, n16 int, out *[16]float64"
-		if dev {
-			name, label, frame, args = "sqDev16AVX2", "sqdev", 32, "x *float32, n16 int, mean float64, out *[16]float64"
-		}
-		a.l("// func %s(%s)", name, args)
-		a.l("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
+		label, frame := a.momentsHeader("AVX2", "", dev)
 		a.in("MOVQ x+0(FP), SI")
 		a.in("MOVQ n16+8(FP), CX")
 		if dev {
@@ -188,6 +183,22 @@ func (a *asm) moments() {
 		a.in("VZEROUPPER")
 		a.in("RET\n")
 	}
+}
+
+// momentsHeader writes the comment and TEXT line of sum16<arch> (or, with
+// dev, sqDev16<arch>), preceded by sep, and returns the function's label
+// prefix (suffixed for NEON) and its frame size.
+func (a *asm) momentsHeader(arch, sep string, dev bool) (label string, frame int) {
+	name, label, frame, args := "sum16"+arch, "sum16", 24, "x *float32, n16 int, out *[16]float64"
+	if dev {
+		name, label, frame, args = "sqDev16"+arch, "sqdev", 32, "x *float32, n16 int, mean float64, out *[16]float64"
+	}
+	if arch == "NEON" {
+		label += "n"
+	}
+	a.l("%s// func %s(%s)", sep, name, args)
+	a.l("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
+	return label, frame
 }
 
 // normRow emits normRowAVX2, LayerNorm's per-row affine (normRowGo in

@@ -313,12 +313,7 @@ f32t4done:
 // same order as sum16Go and sqDev16Go, so the same bits.
 func (a *asm) momentsNEON() {
 	for _, dev := range []bool{false, true} {
-		name, label, frame, args := "sum16NEON", "sum16n", 24, "x *float32, n16 int, out *[16]float64"
-		if dev {
-			name, label, frame, args = "sqDev16NEON", "sqdevn", 32, "x *float32, n16 int, mean float64, out *[16]float64"
-		}
-		a.l("\n// func %s(%s)", name, args)
-		a.l("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
+		label, frame := a.momentsHeader("NEON", "\n", dev)
 		a.in("MOVD x+0(FP), R0")
 		a.in("MOVD n16+8(FP), R1")
 		if dev {
