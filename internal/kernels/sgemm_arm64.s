@@ -4,7 +4,7 @@
 
 #include "textflag.h"
 
-// Constants of softmaxColsNEON and sigmoidMulNEON, each over four lanes.
+// Constants of softmaxColsNEON, sigmoidMulNEON and geluNEON, each over four lanes.
 DATA expn<>+0(SB)/4, $0xc2fc0000
 DATA expn<>+4(SB)/4, $0xc2fc0000
 DATA expn<>+8(SB)/4, $0xc2fc0000

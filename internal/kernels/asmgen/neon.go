@@ -5,9 +5,10 @@ import (
 	"strings"
 )
 
-// Go's arm64 assembler has no mnemonics for NEON's floating-point FMUL and
-// FADD, nor for FMLA by element, so the kernel spells them as WORDs; these
-// encode them (Arm ARM, "Advanced SIMD", single precision, 128-bit).
+// Go's arm64 assembler lacks most of NEON's floating-point arithmetic
+// (FADD, FMUL, FDIV, FMLA by element, the compares, the conversions), so
+// the kernels spell those as WORDs; these encode them (Arm ARM, "Advanced
+// SIMD", 128-bit), each with the instruction in a comment.
 
 // fmlaElem is FMLA Vd.4S, Vn.4S, Vm.S[idx]: Vd += Vn * lane idx of Vm.
 func fmlaElem(d, n, m, idx int) string {
@@ -26,9 +27,8 @@ var neonOps = map[string]uint32{
 }
 
 // neonOps2 are the base encodings of the two-register (Vd, Vn) vector
-// instructions the kernels use, on four float32 lanes.
-// (cmlt compares with zero as signed integers: all ones where the sign
-// bit is set).
+// instructions the kernels use, on four float32 lanes; cmlt compares with
+// zero as signed integers (all ones where the sign bit is set).
 var neonOps2 = map[string]uint32{"frintn": 0x4e218800, "fcvtzs": 0x4ea1b800, "fabs": 0x4ea0f800, "cmlt": 0x4ea0a800}
 
 // vec2 is op Vd.4S, Vn.4S.

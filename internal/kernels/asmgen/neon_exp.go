@@ -30,10 +30,10 @@ var (
 	neonGeluLoads = []string{"one", "half", "clamp16", "halfrsqrt2", "expmin", "log2e", "ln2hi", "ln2lo", "p0", "p1", "p2", "p3", "p4", "p5", "i127", "two", "smallthr"}
 )
 
-// neonConsts emits the table expn<>: the constants of both lists (with the
+// neonConsts emits the table expn<>: the constants of neonLists (with the
 // values of the amd64 table, expConsts), each over four lanes.
 func (a *asm) neonConsts() {
-	a.l("// Constants of softmaxColsNEON and sigmoidMulNEON, each over four lanes.")
+	a.l("// Constants of softmaxColsNEON, sigmoidMulNEON and geluNEON, each over four lanes.")
 	for i, name := range neonTable() {
 		var bits uint32
 		found := false
@@ -52,11 +52,14 @@ func (a *asm) neonConsts() {
 	a.l("GLOBL expn<>(SB), RODATA|NOPTR, $%d\n", 16*len(neonTable()))
 }
 
+// neonLists are the lists of expn<>, in its order.
+var neonLists = [][]string{neonSoftmaxConsts, neonSigmoidConsts, neonGeluRegs, neonGeluLoads}
+
 // neonTable lists expn<>'s constants in order: softmax's, sigmoid's,
 // GELU's in registers, GELU's loaded.
 func neonTable() []string {
 	var t []string
-	for _, l := range [][]string{neonSoftmaxConsts, neonSigmoidConsts, neonGeluRegs, neonGeluLoads} {
+	for _, l := range neonLists {
 		t = append(t, l...)
 	}
 	return t
@@ -66,7 +69,7 @@ func neonTable() []string {
 // constant list[0] (the lists are laid out as neonTable orders them).
 func neonTableOff(list []string) int {
 	off := 0
-	for _, l := range [][]string{neonSoftmaxConsts, neonSigmoidConsts, neonGeluRegs, neonGeluLoads} {
+	for _, l := range neonLists {
 		if &l[0] == &list[0] {
 			return off
 		}
@@ -91,6 +94,24 @@ func (a *asm) loadNEONConsts(list []string, first int) {
 	}
 }
 
+// hornerNEON emits Horner's rule with fused multiply-adds, acc = k +
+// prev·x for each coefficient k of ks (set puts k into acc), alternating
+// acc between registers r0 and r1, and returns the register of the result.
+func (a *asm) hornerNEON(prev, x, r0, r1 int, ks []string, set func(acc int, k string)) int {
+	acc, other := r0, r1
+	for _, k := range ks {
+		set(acc, k)
+		a.in("VFMLA V%d.S4, V%d.S4, V%d.S4", x, prev, acc)
+		prev, acc, other = acc, other, acc
+	}
+	return prev
+}
+
+// movFrom sets a Horner coefficient by copying it from its register.
+func (a *asm) movFrom(reg func(string) int) func(int, string) {
+	return func(acc int, k string) { a.in("VMOV V%d.B16, V%d.B16", reg(k), acc) }
+}
+
 // exp2NEON emits exp2For (exp.go) of register v in place, step for step as
 // the amd64 form (asm.exp2) with fused multiply-adds, for v >= exp2Min
 // handled by a mask; temporaries t, p, q and mask.
@@ -101,18 +122,7 @@ func (a *asm) exp2NEON(v, t, p, q, mask int) {
 	a.in("%s", vec3("fadd", t, v, c("e2magic")))
 	a.in("%s", vec3("fsub", p, t, c("e2magic")))
 	a.in("%s", vec3("fsub", v, v, p)) // r = x - n, exact
-	// Horner: acc = c(k) + prev*r, alternating between p and q.
-	prev, acc := c("e2c6"), p
-	for _, k := range []string{"e2c5", "e2c4", "e2c3", "e2c2", "e2c1", "one"} {
-		a.in("VMOV V%d.B16, V%d.B16", c(k), acc)
-		a.in("VFMLA V%d.S4, V%d.S4, V%d.S4", v, prev, acc)
-		prev = acc
-		if acc == p {
-			acc = q
-		} else {
-			acc = p
-		}
-	}
+	prev := a.hornerNEON(c("e2c6"), v, p, q, []string{"e2c5", "e2c4", "e2c3", "e2c2", "e2c1", "one"}, a.movFrom(c))
 	a.in("VSHL $23, V%d.S4, V%d.S4", t, t) // 2^n: n + 127 in the exponent field
 	a.in("%s", vec3("fmul", v, prev, t))
 	a.in("VAND V%d.B16, V%d.B16, V%d.B16", mask, v, v)
@@ -219,12 +229,7 @@ TEXT ·sigmoidMulNEON(SB), NOSPLIT, $0-36
 	a.in("%s", vec2("frintn", 7, 7))               // n
 	a.in("VFMLS V%d.S4, V7.S4, V5.S4", c("ln2hi")) // r = x - n·ln2hi
 	a.in("VFMLS V%d.S4, V7.S4, V5.S4", c("ln2lo")) // r -= n·ln2lo
-	prev, acc, other := c("p0"), 8, 9
-	for _, k := range []string{"p1", "p2", "p3", "p4", "p5"} {
-		a.in("VMOV V%d.B16, V%d.B16", c(k), acc)
-		a.in("VFMLA V5.S4, V%d.S4, V%d.S4", prev, acc) // acc = p_k + prev·r
-		prev, acc, other = acc, other, acc
-	}
+	prev := a.hornerNEON(c("p0"), 5, 8, 9, []string{"p1", "p2", "p3", "p4", "p5"}, a.movFrom(c))
 	v3("fmul", 10, prev, 5) // p·r
 	a.in("VMOV V5.B16, V11.B16")
 	a.in("VFMLA V5.S4, V10.S4, V11.S4") // (p·r)·r + r
@@ -266,17 +271,7 @@ func (a *asm) geluNEON(mul bool) {
 		panic("no GELU constant " + name)
 	}
 	v3 := func(op string, d, n, m int) { a.in("%s", vec3(op, d, n, m)) }
-	// horner runs acc = k + prev·x over ks, alternating between r0 and
-	// r1, and returns the register holding the result.
-	horner := func(prev, x, r0, r1 int, ks []string) int {
-		acc, other := r0, r1
-		for _, k := range ks {
-			a.in("VMOV V%d.B16, V%d.B16", reg(k), acc)
-			a.in("VFMLA V%d.S4, V%d.S4, V%d.S4", x, prev, acc)
-			prev, acc, other = acc, other, acc
-		}
-		return prev
-	}
+	horner := func(prev, x, r0, r1 int, ks []string) int { return a.hornerNEON(prev, x, r0, r1, ks, a.movFrom(reg)) }
 	a.l("\n// func %s(%s)", name, args)
 	a.l("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	a.in("MOVD dst+0(FP), R0")
@@ -323,13 +318,7 @@ func (a *asm) geluNEON(mul bool) {
 	a.in("VFMLS V12.S4, V6.S4, V8.S4")
 	v3("fadd", 8, 8, 3)
 	load(9, "p0") // exp(r)·2ⁿ as in exp32
-	prev, acc, other := 9, 10, 9
-	for _, k := range []string{"p1", "p2", "p3", "p4", "p5"} {
-		load(acc, k)
-		a.in("VFMLA V8.S4, V%d.S4, V%d.S4", prev, acc)
-		prev, acc, other = acc, other, acc
-	}
-	if prev != 10 {
+	if a.hornerNEON(9, 8, 10, 9, []string{"p1", "p2", "p3", "p4", "p5"}, load) != 10 {
 		panic("exp polynomial not in V10")
 	}
 	v3("fmul", 11, 8, 8)
