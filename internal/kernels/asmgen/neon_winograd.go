@@ -2,9 +2,10 @@ package main
 
 import "fmt"
 
-// The F(4×4, 3×3) tile transforms for arm64, four tiles at a time: the
-// amd64 forms (wgIn4, wgOut4) with four lanes, the same operations in the
-// same order, so both match the Go twins (in4, out4) bit for bit.
+// The Winograd transforms for arm64: F(4×4, 3×3)'s tile transforms four
+// tiles at a time and both filter transforms four filters at a time, with
+// the amd64 forms' operations (vops) in the same order, so both match the
+// Go twins bit for bit.
 
 // Registers of the NEON transforms: 4, 5 and 8 over four lanes.
 const nFour, nFive, nEight = "V29", "V30", "V31"
@@ -39,23 +40,14 @@ func (a *asm) transpose4(r, out, t [4]int) {
 	a.in("VTRN2 V%d.D2, V%d.D2, V%d.D2", t[3], t[1], out[3])
 }
 
-// vs names V registers.
-func vs(ns ...int) []string {
-	var r []string
-	for _, n := range ns {
-		r = append(r, fmt.Sprintf("V%d", n))
-	}
-	return r
-}
-
 // in4NEON emits in4 of d0…d5 in V8–V13, leaving t0…t5 in in4NEONOut
 // (V18–V25 are its temporaries).
 func (a *asm) in4NEON() {
-	neonVops(a).in4(vs(8, 9, 10, 11, 12, 13), vs(18, 19, 20, 21, 22, 23, 24, 25), nFour, nFive)
+	neonVops(a).in4(regs("V", 8, 9, 10, 11, 12, 13), regs("V", 18, 19, 20, 21, 22, 23, 24, 25), nFour, nFive)
 }
 
 // in4NEONOut lists the registers in4NEON leaves t0…t5 in.
-var in4NEONOut = in4Regs(vs(18, 19, 20, 21, 22, 23, 24, 25))
+var in4NEONOut = in4Regs(regs("V", 18, 19, 20, 21, 22, 23, 24, 25))
 
 // wgIn4NEON emits wgIn4NEON.
 func (a *asm) wgIn4NEON() {
@@ -120,7 +112,7 @@ TEXT ·wgIn4NEON(SB), NOSPLIT, $0-40
 // out4NEON emits out4 of m0…m5 in V8–V13, leaving y0…y3 in V22–V25
 // (V18–V21 are its other temporaries).
 func (a *asm) out4NEON() {
-	neonVops(a).out4(vs(8, 9, 10, 11, 12, 13), vs(18, 19, 20, 21, 22, 23, 24, 25), nFour, nEight)
+	neonVops(a).out4(regs("V", 8, 9, 10, 11, 12, 13), regs("V", 18, 19, 20, 21, 22, 23, 24, 25), nFour, nEight)
 }
 
 // wgOut4NEON emits wgOut4NEON.

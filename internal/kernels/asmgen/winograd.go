@@ -57,21 +57,23 @@ func (a *asm) avx() vops {
 	return vops{add: op("VADDPS"), sub: op("VSUBPS"), mul: op("VMULPS")}
 }
 
-// ys names Y registers.
-func ys(ns ...int) []string {
+// regs names registers prefix<n> for each n.
+func regs(prefix string, ns ...int) []string {
 	var r []string
 	for _, n := range ns {
-		r = append(r, fmt.Sprintf("Y%d", n))
+		r = append(r, fmt.Sprintf("%s%d", prefix, n))
 	}
 	return r
 }
 
 // in4 emits in4 of d0…d5 in Y8–Y13 (4 in Y14, 5 in Y15), leaving
 // t0…t5 in in4Out (Y0–Y7 are its temporaries) and Y8–Y13 intact.
-func (a *asm) in4() { a.avx().in4(ys(8, 9, 10, 11, 12, 13), ys(0, 1, 2, 3, 4, 5, 6, 7), "Y14", "Y15") }
+func (a *asm) in4() {
+	a.avx().in4(regs("Y", 8, 9, 10, 11, 12, 13), regs("Y", 0, 1, 2, 3, 4, 5, 6, 7), "Y14", "Y15")
+}
 
 // in4Out lists the registers in4 leaves t0…t5 in.
-var in4Out = in4Regs(ys(0, 1, 2, 3, 4, 5, 6, 7))
+var in4Out = in4Regs(regs("Y", 0, 1, 2, 3, 4, 5, 6, 7))
 
 // wgIn4 emits wgIn4AVX2.
 func (a *asm) wgIn4() {
@@ -146,7 +148,7 @@ TEXT ·wgIn4AVX2(SB), NOSPLIT, $0-40
 // out4 emits out4 of m0…m5 in Y8–Y13 (4 in Y14, 8 in Y15), leaving
 // y0…y3 in Y4–Y7.
 func (a *asm) out4() {
-	a.avx().out4(ys(8, 9, 10, 11, 12, 13), ys(0, 1, 2, 3, 4, 5, 6, 7), "Y14", "Y15")
+	a.avx().out4(regs("Y", 8, 9, 10, 11, 12, 13), regs("Y", 0, 1, 2, 3, 4, 5, 6, 7), "Y14", "Y15")
 }
 
 // wgOut4 emits wgOut4AVX2.
