@@ -12,9 +12,16 @@ import (
 	"github.com/roentgen-dev/roentgen/internal/weights"
 )
 
-// baseNames are the weight file stems diffusers (models) and transformers
-// (text encoders) write.
-var baseNames = []string{"diffusion_pytorch_model", "model"}
+// weightFormats are the weight file formats a component is looked up in,
+// preferred first (as diffusers prefers safetensors), with the file stems
+// diffusers (models) and transformers (text encoders) write in each.
+var weightFormats = []struct {
+	ext   string
+	stems []string
+}{
+	{"safetensors", []string{"diffusion_pytorch_model", "model"}},
+	{"bin", []string{"diffusion_pytorch_model", "pytorch_model"}},
+}
 
 // WeightFiles names the files a component's weights were taken from.
 type WeightFiles struct {
@@ -22,11 +29,12 @@ type WeightFiles struct {
 	Files []string // display paths
 }
 
-// Weights opens a component's safetensors weights. With variant "" the
-// full-precision file is preferred and an fp16 variant
-// (<name>.fp16.safetensors) used when it is the only one; with variant
-// "fp16" the preference is reversed. Sharded weights are found through
-// <name>.safetensors.index.json (or its .fp16 form).
+// Weights opens a component's weights: safetensors, else a PyTorch
+// checkpoint (<name>.bin, as torch.save writes it). With variant "" the
+// full-precision file is preferred and an fp16 variant (<name>.fp16.<ext>)
+// used when it is the only one; with variant "fp16" the preference is
+// reversed. Sharded weights are found through <name>.<ext>.index.json (or
+// its fp16 forms).
 func (f *Folder) Weights(component, variant string) (*weights.Set, WeightFiles, error) {
 	entries, err := fs.ReadDir(f.fsys, component)
 	if err != nil {
@@ -42,39 +50,45 @@ func (f *Folder) Weights(component, variant string) (*weights.Set, WeightFiles, 
 	} else if variant != "" {
 		variants = []string{variant}
 	}
-	for _, base := range baseNames {
-		for _, v := range variants {
-			single := base + ".safetensors"
-			indexes := []string{base + ".safetensors.index.json"}
-			if v != "" {
-				single = base + "." + v + ".safetensors"
-				indexes = []string{base + ".safetensors.index." + v + ".json", base + "." + v + ".safetensors.index.json"}
-			}
-			if have[single] {
-				file, err := f.openWeights(path.Join(component, single))
-				if err != nil {
-					return nil, WeightFiles{}, err
+	for _, format := range weightFormats {
+		for _, base := range format.stems {
+			for _, v := range variants {
+				single := base + "." + format.ext
+				indexes := []string{single + ".index.json"}
+				if v != "" {
+					single = base + "." + v + "." + format.ext
+					indexes = []string{base + "." + format.ext + ".index." + v + ".json", single + ".index.json"}
 				}
-				set, err := weights.NewSet(file)
-				return set, WeightFiles{Files: []string{file.Path}}, err
-			}
-			for _, idx := range indexes {
-				if have[idx] {
-					return f.openSharded(component, idx)
+				if have[single] {
+					file, err := f.openWeights(path.Join(component, single))
+					if err != nil {
+						return nil, WeightFiles{}, err
+					}
+					set, err := weights.NewSet(file)
+					return set, WeightFiles{Files: []string{file.Path}}, err
+				}
+				for _, idx := range indexes {
+					if have[idx] {
+						return f.openSharded(component, idx)
+					}
 				}
 			}
 		}
 	}
 	for name := range have {
-		if strings.HasSuffix(name, ".bin") || strings.HasSuffix(name, ".ckpt") || strings.HasSuffix(name, ".pt") {
-			return nil, WeightFiles{}, fmt.Errorf("%s: only PyTorch pickle weights (%s) found; roentgen reads safetensors (re-save the pipeline with safe_serialization=True)", f.path(component), name)
+		if strings.HasSuffix(name, ".ckpt") || strings.HasSuffix(name, ".pt") || strings.HasSuffix(name, ".pth") {
+			return nil, WeightFiles{}, fmt.Errorf("%s: only %s found, which is not a diffusers weight file name; roentgen reads %s.safetensors or %s.bin (a single-file checkpoint must be converted to diffusers layout first)", f.path(component), name, weightStem(component, 0), weightStem(component, 1))
 		}
 	}
-	want := baseNames[0]
+	return nil, WeightFiles{}, fmt.Errorf("%s: no weights found (expected %s.safetensors or %s.bin, a variant such as %s.fp16.safetensors, or a sharded %s.safetensors.index.json)", f.path(component), weightStem(component, 0), weightStem(component, 1), weightStem(component, 0), weightStem(component, 0))
+}
+
+// weightStem is the weight file stem of component in weightFormats[format].
+func weightStem(component string, format int) string {
 	if component == "text_encoder" {
-		want = baseNames[1]
+		return weightFormats[format].stems[1]
 	}
-	return nil, WeightFiles{}, fmt.Errorf("%s: no weights found (expected %s.safetensors, a variant such as %s.fp16.safetensors, or a sharded %s.safetensors.index.json)", f.path(component), want, want, want)
+	return weightFormats[format].stems[0]
 }
 
 func (f *Folder) openWeights(name string) (*weights.File, error) {

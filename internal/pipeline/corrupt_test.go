@@ -12,15 +12,20 @@ import (
 	"github.com/roentgen-dev/roentgen/internal/diffusers"
 )
 
-// TestCorruptedFoldersFailCleanly damages copies of the fixture folders at
-// random (truncation, byte flips, garbage, deleted files), loads them and,
+// TestCorruptedFoldersFailCleanly damages copies of the fixture folders (and
+// of tiny-sd1 with PyTorch checkpoints) at random (truncation, byte flips,
+// garbage, deleted files), loads them and,
 // when they still load, generates one step. Every outcome must be a
 // result or an error that names a file of the folder; never a panic.
 func TestCorruptedFoldersFailCleanly(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
-	for trial := range 60 {
-		fixture := []string{"tiny-sd1", "tiny-sd2"}[trial%2]
-		dir := copyFixture(t, fixture)
+	for trial := range 90 {
+		dir := copyFixture(t, []string{"tiny-sd1", "tiny-sd2", "tiny-sd1"}[trial%3])
+		if trial%3 == 2 {
+			for _, comp := range []string{"text_encoder", "unet", "vae"} {
+				toTorch(t, dir, comp, false)
+			}
+		}
 		var files []string
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {

@@ -193,9 +193,13 @@ func TestLoaderErrors(t *testing.T) {
 			editFile(t, filepath.Join(dir, "text_encoder", "config.json"), `"quick_gelu"`, `"relu"`)
 		}, []string{filepath.Join("text_encoder", "config.json"), `hidden_act "relu"`}},
 		{"weights missing", "tiny-sd1", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, unetST)) }, []string{"unet: no weights found"}},
-		{"only pickle weights", "tiny-sd1", func(t *testing.T, dir string) {
-			os.Rename(filepath.Join(dir, unetST), filepath.Join(dir, "unet", "diffusion_pytorch_model.bin"))
-		}, []string{"only PyTorch pickle weights"}},
+		{"pre-1.6 PyTorch checkpoint", "tiny-sd1", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, unetST))
+			write(t, filepath.Join(dir, "unet", "diffusion_pytorch_model.bin"), "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.")
+		}, []string{filepath.Join("unet", "diffusion_pytorch_model.bin"), "format before PyTorch 1.6"}},
+		{"single-file checkpoint", "tiny-sd1", func(t *testing.T, dir string) {
+			os.Rename(filepath.Join(dir, unetST), filepath.Join(dir, "unet", "model.ckpt"))
+		}, []string{"only model.ckpt found", "diffusion_pytorch_model.bin"}},
 		{"weights truncated", "tiny-sd1", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, unetST)
 			b, _ := os.ReadFile(p)
@@ -370,5 +374,59 @@ func TestVariantsAndShards(t *testing.T) {
 	os.Remove(filepath.Join(te, "model-00002-of-00002.safetensors"))
 	if err := loadDir(dir); err == nil || !strings.Contains(err.Error(), "shard model-00002-of-00002.safetensors") {
 		t.Errorf("missing shard: %v", err)
+	}
+}
+
+// TestPyTorchCheckpoints converts every component of tiny-sd1 to PyTorch
+// checkpoints (pytorch_model.bin, diffusion_pytorch_model.bin) and checks
+// that they are found and give the same image, bit for bit, as the
+// safetensors files; and that safetensors win when both are present.
+func TestPyTorchCheckpoints(t *testing.T) {
+	dir := copyFixture(t, "tiny-sd1")
+	toTorch(t, dir, "text_encoder", false)
+	toTorch(t, dir, "unet", false)
+	toTorch(t, dir, "vae", true) // the VAE keeps both files
+	o := Options{Prompt: "Small left pleural effusion.", Steps: 3, Guidance: 4, Width: 64, Height: 64, NumImages: 1, Seed: 7}
+	want, err := openPipeline(t, golden.Path(t, "tiny-sd1")).Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := openPipeline(t, dir)
+	for _, c := range p.Models.Components {
+		if ext := filepath.Ext(c.Files[0]); ext != map[bool]string{true: ".safetensors", false: ".bin"}[c.Name == "vae"] {
+			t.Errorf("%s loaded from %v", c.Name, c.Files)
+		}
+	}
+	got, err := p.Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got.Images[0].Pix {
+		if v != want.Images[0].Pix[i] {
+			t.Fatalf("pixel %d: %v from PyTorch checkpoints, %v from safetensors", i, v, want.Images[0].Pix[i])
+		}
+	}
+}
+
+// toTorch writes a component's safetensors weights as the PyTorch
+// checkpoint save_pretrained would have written, and removes the
+// safetensors file unless keep.
+func toTorch(t *testing.T, dir, comp string, keep bool) {
+	t.Helper()
+	st, bin := "diffusion_pytorch_model", "diffusion_pytorch_model"
+	if comp == "text_encoder" {
+		st, bin = "model", "pytorch_model"
+	}
+	src := filepath.Join(dir, comp, st+".safetensors")
+	f, err := weights.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := weights.WriteTorchFile(filepath.Join(dir, comp, bin+".bin"), f.Records()); err != nil {
+		t.Fatal(err)
+	}
+	if !keep {
+		os.Remove(src)
 	}
 }

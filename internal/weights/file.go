@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -10,8 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// File is one safetensors file whose header has been validated. Its tensor
-// bytes stay in the memory-mapped (or embedded) image until read.
+// File is one safetensors file or PyTorch checkpoint whose header (or
+// pickle) has been validated. Its tensor bytes stay in the memory-mapped (or
+// embedded) image until read.
 type File struct {
 	Path    string
 	data    []byte // the data area
@@ -20,7 +22,8 @@ type File struct {
 	order   []string // tensor names by offset
 }
 
-// Open memory-maps a safetensors file and validates its header.
+// Open memory-maps a safetensors file or PyTorch checkpoint (told apart by
+// their first bytes) and validates its header.
 func Open(path string) (*File, error) {
 	fd, err := os.Open(path)
 	if err != nil {
@@ -49,7 +52,7 @@ func Open(path string) (*File, error) {
 	return f, nil
 }
 
-// Parse validates an in-memory safetensors image (e.g. one embedded in the
+// Parse validates an in-memory safetensors image or PyTorch checkpoint (e.g. one embedded in the
 // binary). name is used in errors.
 func Parse(name string, image []byte) (*File, error) {
 	if len(image) < 8 {
@@ -59,7 +62,14 @@ func Parse(name string, image []byte) (*File, error) {
 	return parse(name, image)
 }
 
+// parse reads a safetensors image, or a PyTorch checkpoint (torch.go).
 func parse(name string, image []byte) (*File, error) {
+	switch {
+	case isZip(image):
+		return parseTorch(name, image)
+	case bytes.HasPrefix(image, legacyTorchMagic):
+		return nil, fmt.Errorf("%s: a PyTorch checkpoint in the format before PyTorch 1.6, which roentgen does not read (re-save it with a recent torch.save, or as safetensors)", name)
+	}
 	infos, start, err := parseHeader(name, image, int64(len(image)))
 	if err != nil {
 		return nil, err

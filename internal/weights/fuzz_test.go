@@ -2,10 +2,13 @@ package weights
 
 import (
 	"encoding/binary"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
-// FuzzParse feeds arbitrary bytes to the header validation and reads every
+// FuzzParse feeds arbitrary bytes to the header validation (safetensors,
+// and PyTorch checkpoints through the zip reader and the unpickler) and reads every
 // tensor it accepts: no input may panic, and an accepted tensor's bytes lie
 // inside the image.
 func FuzzParse(f *testing.F) {
@@ -13,6 +16,13 @@ func FuzzParse(f *testing.F) {
 	f.Add(append(append(binary.LittleEndian.AppendUint64(nil, uint64(len(hdr))), hdr...), make([]byte, 10)...))
 	f.Add(binary.LittleEndian.AppendUint64(nil, 2))
 	f.Add([]byte("garbage"))
+	for _, name := range []string{"state.bin", "fortran.bin"} { // PyTorch checkpoints
+		img, err := os.ReadFile(filepath.Join(torchData, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(img)
+	}
 	f.Fuzz(func(t *testing.T, img []byte) {
 		file, err := Parse("fuzz", img)
 		if err != nil {

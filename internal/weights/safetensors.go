@@ -1,4 +1,4 @@
-// Package weights reads safetensors files: memory-mapped, validated before use, tensors decoded lazily by name.
+// Package weights reads safetensors files and PyTorch checkpoints: memory-mapped, validated before use, tensors decoded lazily by name.
 package weights
 
 import (
@@ -42,7 +42,7 @@ type Info struct {
 	Name       string
 	DType      DType
 	Shape      []int
-	Begin, End int64 // byte offsets into the data area
+	Begin, End int64 // byte offsets into the data area (a checkpoint's whole archive)
 }
 
 // Numel is the number of elements (1 for a scalar).

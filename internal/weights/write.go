@@ -62,12 +62,18 @@ func Write(w io.Writer, records []Record, metadata map[string]string) error {
 // WriteFile writes a safetensors file atomically: to a temporary file in the
 // same folder, synced, then renamed over path.
 func WriteFile(path string, records []Record, metadata map[string]string) error {
+	return writeAtomic(path, func(w io.Writer) error { return Write(w, records, metadata) })
+}
+
+// writeAtomic writes path through write: to a temporary file in the same
+// folder, synced, then renamed over path.
+func writeAtomic(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := Write(tmp, records, metadata); err != nil {
+	if err := write(tmp); err != nil {
 		tmp.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
@@ -77,6 +83,9 @@ func WriteFile(path string, records []Record, metadata map[string]string) error 
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp's 0600 would hide a model from other users
+		return err
 	}
 	return os.Rename(tmp.Name(), path)
 }

@@ -5,8 +5,9 @@
 //	HF_TOKEN=hf_... go run ./scripts/hf-download --repo ORG/NAME --out models/roentgen-v2 [--variant fp16]
 //
 // Only what roentgen reads is fetched: model_index.json, the configs, the
-// tokenizer files and the safetensors weights of text_encoder, unet and vae
-// (the VAE encoder is inside the VAE file). Files already present with the
+// tokenizer files and the weights of text_encoder, unet and vae: safetensors,
+// or the PyTorch checkpoints (.bin) of repositories without them (the VAE
+// encoder is inside the VAE file). Files already present with the
 // right size are skipped, so an interrupted download can be rerun; each file
 // is written to a temporary name and renamed when complete.
 package main
@@ -89,7 +90,7 @@ func (c client) download(repo, rev, variant, out string) error {
 	}
 	want := Select(files, variant)
 	if len(want) == 0 {
-		return errors.New("the repository holds no diffusers pipeline (no model_index.json and safetensors weights)")
+		return errors.New("the repository holds no diffusers pipeline (no model_index.json and weights)")
 	}
 	for i, f := range want {
 		dst := filepath.Join(out, filepath.FromSlash(f.Path))
@@ -135,11 +136,11 @@ var networks = map[string]bool{"text_encoder": true, "unet": true, "vae": true}
 
 // Select picks the files roentgen needs from a repository listing: the
 // pipeline index, configs and tokenizer, and for each network one set of
-// safetensors weights (the variant if asked for and present, else full
-// precision, else any variant).
+// weights, safetensors if it has any, else PyTorch checkpoints (the variant
+// if asked for and present, else full precision, else any variant).
 func Select(files []entry, variant string) []entry {
 	var out []entry
-	weightsBy := map[string][]entry{}
+	weightsBy, picklesBy := map[string][]entry{}, map[string][]entry{}
 	for _, f := range files {
 		if f.Type != "file" {
 			continue
@@ -153,14 +154,26 @@ func Select(files []entry, variant string) []entry {
 			out = append(out, f)
 		case networks[dir] && name == "config.json":
 			out = append(out, f)
-		case networks[dir] && (strings.HasSuffix(name, ".safetensors") || strings.HasSuffix(name, ".safetensors.index.json") || strings.HasSuffix(name, ".json") && strings.Contains(name, ".safetensors.index.")):
+		case networks[dir] && isWeights(name, "safetensors"):
 			weightsBy[dir] = append(weightsBy[dir], f)
+		case networks[dir] && isWeights(name, "bin"):
+			picklesBy[dir] = append(picklesBy[dir], f)
 		}
 	}
 	for _, dir := range []string{"text_encoder", "unet", "vae"} {
+		if len(weightsBy[dir]) == 0 {
+			weightsBy[dir] = picklesBy[dir] // as diffusers: safetensors if there are any
+		}
 		out = append(out, pickVariant(weightsBy[dir], variant)...)
 	}
 	return out
+}
+
+// isWeights reports whether name is a weight file or shard index of format
+// ext ("safetensors" or "bin").
+func isWeights(name, ext string) bool {
+	return strings.HasSuffix(name, "."+ext) || strings.HasSuffix(name, "."+ext+".index.json") ||
+		strings.HasSuffix(name, ".json") && strings.Contains(name, "."+ext+".index.")
 }
 
 // pickVariant keeps the weight files of one variant: files whose names carry

@@ -43,3 +43,20 @@ func TestSelect(t *testing.T) {
 		t.Errorf("fp16:\n got %v\nwant %v", got, half)
 	}
 }
+
+// TestSelectPickles: a repository saved before safetensors (pytorch_model.bin
+// and diffusion_pytorch_model.bin, as RoentGen v1's era of diffusers wrote).
+func TestSelectPickles(t *testing.T) {
+	old := []entry{
+		{"file", "model_index.json", 1}, {"file", "text_encoder/config.json", 1},
+		{"file", "text_encoder/pytorch_model.bin", 1}, {"file", "unet/config.json", 1},
+		{"file", "unet/diffusion_pytorch_model.bin", 1}, {"file", "unet/diffusion_pytorch_model.fp16.bin", 1},
+		{"file", "vae/config.json", 1}, {"file", "vae/diffusion_pytorch_model.safetensors", 1},
+		{"file", "vae/diffusion_pytorch_model.bin", 1}, {"file", "safety_checker/pytorch_model.bin", 1},
+	}
+	want := []string{"model_index.json", "text_encoder/config.json", "unet/config.json", "vae/config.json",
+		"text_encoder/pytorch_model.bin", "unet/diffusion_pytorch_model.fp16.bin", "vae/diffusion_pytorch_model.safetensors"}
+	if got := paths(Select(old, "fp16")); !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+}

@@ -4,6 +4,7 @@
 //
 //	go run ./scripts/mkmodel --family sd15 --out models/random-sd15          # SD 1.5 shapes, fp16
 //	go run ./scripts/mkmodel --family sd21-base --out models/random-sd21     # SD 2.1-base shapes
+//	go run ./scripts/mkmodel --family sd15 --format bin --out models/random-sd15-bin   # PyTorch checkpoints
 //
 // The configs are the real ones, so every tensor has the real name and shape
 // and the parameter counts equal the real models' (the U-Net and text
@@ -38,19 +39,20 @@ func main() {
 	dtype := flag.String("dtype", "f16", "stored weight dtype: f16 or f32")
 	vocab := flag.String("vocab", "testdata/tiny-sd1/tokenizer", "folder with the CLIP vocab.json and merges.txt to copy")
 	seed := flag.Uint64("seed", 1, "random seed")
+	format := flag.String("format", "safetensors", "weight files: safetensors, or bin (PyTorch checkpoints, as pipelines saved before safetensors)")
 	flag.Parse()
 	f, ok := families[*fam]
-	if !ok || *out == "" || (*dtype != "f16" && *dtype != "f32") {
-		fmt.Fprintln(os.Stderr, "usage: mkmodel --family sd15|sd21-base --out DIR [--dtype f16|f32]")
+	if !ok || *out == "" || (*dtype != "f16" && *dtype != "f32") || (*format != "safetensors" && *format != "bin") {
+		fmt.Fprintln(os.Stderr, "usage: mkmodel --family sd15|sd21-base --out DIR [--dtype f16|f32] [--format safetensors|bin]")
 		os.Exit(2)
 	}
-	if err := write(f, *out, *dtype, *vocab, *seed); err != nil {
+	if err := write(f, *out, *dtype, *format, *vocab, *seed); err != nil {
 		fmt.Fprintf(os.Stderr, "mkmodel: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func write(f family, out, dtype, vocab string, seed uint64) error {
+func write(f family, out, dtype, format, vocab string, seed uint64) error {
 	files := map[string]string{
 		"model_index.json":                modelIndex,
 		"scheduler/scheduler_config.json": scheduler,
@@ -77,16 +79,16 @@ func write(f family, out, dtype, vocab string, seed uint64) error {
 			return err
 		}
 	}
-	suffix := ".safetensors"
+	suffix := "." + format
 	if dtype == "f16" {
-		suffix = ".fp16.safetensors"
+		suffix = ".fp16" + suffix
 	}
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	comps := []struct {
 		dir, file string
 		declare   func() ([]weights.Info, error)
 	}{
-		{"text_encoder", "model", func() ([]weights.Info, error) { return declareText(f.text) }},
+		{"text_encoder", map[string]string{"safetensors": "model", "bin": "pytorch_model"}[format], func() ([]weights.Info, error) { return declareText(f.text) }},
 		{"unet", "diffusion_pytorch_model", func() ([]weights.Info, error) { return declareUNet(f.unet) }},
 		{"vae", "diffusion_pytorch_model", declareVAE},
 	}
@@ -207,6 +209,9 @@ func writeRandom(path string, infos []weights.Info, dtype string, rng *rand.Rand
 			}
 		}
 		recs = append(recs, rec)
+	}
+	if strings.HasSuffix(path, ".bin") {
+		return total, weights.WriteTorchFile(path, recs)
 	}
 	return total, weights.WriteFile(path, recs, map[string]string{"format": "pt", "generator": "roentgen scripts/mkmodel (random weights)"})
 }
