@@ -65,6 +65,9 @@ func (a *app) loadPipeline() (*pipeline.Pipeline, error) {
 		m.Close()
 		return nil, fmt.Errorf("loading model: %w", err)
 	}
+	for _, n := range p.Notes {
+		fmt.Fprintf(a.stderr, "roentgen: note: %s\n", n)
+	}
 	return p, nil
 }
 
@@ -83,6 +86,9 @@ func printInfo(w io.Writer, d pipeline.Description) error {
 	e := d.Memory512
 	fmt.Fprintf(&b, "memory:      about %s at the peak of a guided 512x512 image (denoising: weights %s + activations %s; decoding: VAE weights %s + activations %s)\n",
 		gib(e.Total), gib(e.Weights), gib(e.UNet), gib(e.VAEWeights), gib(e.VAE))
+	for _, n := range d.Notes {
+		fmt.Fprintf(&b, "note:        %s\n", n)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

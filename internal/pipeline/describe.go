@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/roentgen-dev/roentgen/internal/diffusers"
+	"github.com/roentgen-dev/roentgen/internal/sampler"
 )
 
 // Description is what `roentgen info` reports.
@@ -21,6 +22,7 @@ type Description struct {
 	Height           int              `json:"default_height"`
 	VAEScale         int              `json:"vae_scale_factor"`
 	Memory512        Estimate         `json:"memory_512_guided_bytes"`
+	Notes            []string         `json:"notes,omitempty"` // outdated configs mended as diffusers does
 }
 
 // ComponentInfo is one network's line.
@@ -65,6 +67,12 @@ func Describe(m *Models) (Description, error) {
 	if sc.Prediction == "" {
 		sc.Prediction = "epsilon"
 	}
+	cfg, err := sampler.ParseConfig(data)
+	if err != nil {
+		return d, fmt.Errorf("%s: %w", file, err)
+	}
+	_, _, notes := schedulerFixups(cfg)
+	d.Notes = append(append(d.Notes, m.Notes...), notes...)
 	d.Scheduler, d.Prediction = sc.Class, sc.Prediction
 	tok, err := LoadTokenizer(f)
 	if err != nil {

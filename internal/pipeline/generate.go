@@ -70,7 +70,7 @@ func (p *Pipeline) Validate(o Options) error {
 	case o.NumImages > MaxImages:
 		return fmt.Errorf("num-images %d is more than %d per call (use roentgen batch)", o.NumImages, MaxImages)
 	}
-	if _, err := sampler.New(o.Scheduler, p.Scheduler, o.Steps, sampler.Options{Eta: o.Eta}); err != nil {
+	if _, err := sampler.New(o.Scheduler, p.samplerConfig(o.Scheduler), o.Steps, sampler.Options{Eta: o.Eta}); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
 	batch := o.NumImages

@@ -63,6 +63,7 @@ type Models struct {
 	VAE         *vae.Decoder
 	UNetConfig  unet.Config
 	Components  []Component    // text_encoder, unet, vae
+	Notes       []string       // outdated configs mended as diffusers does (fixups.go)
 	sets        []*weights.Set // in the order of Components
 }
 
@@ -118,6 +119,10 @@ func Load(f *diffusers.Folder, variant string) (m *Models, err error) {
 	}
 	if m.UNetConfig, m.UNetArch, err = unet.ParseConfig(file, data); err != nil {
 		return m, err
+	}
+	var note string
+	if m.UNetConfig.SampleSize, note = sampleSizeFixup(data, m.UNetConfig.SampleSize); note != "" {
+		m.Notes = append(m.Notes, note)
 	}
 	if m.UNet, err = unet.New(set, m.UNetArch); err != nil {
 		return m, err

@@ -17,11 +17,14 @@ type Pipeline struct {
 	Models    *Models
 	Tokenizer *clip.Tokenizer
 	Scheduler sampler.Config // the model's scheduler_config.json
-	text      *clip.TextRunner
-	unet      *unet.Runner
-	vae       *vae.Runner
-	embeds    map[string][]float32 // prompt → last_hidden_state, reused across images
-	order     []string             // cached prompts, oldest first
+	// Notes say how outdated configs were mended (fixups.go), for the user.
+	Notes      []string
+	own, other sampler.Config // Scheduler mended for the model's own scheduler, and for the others
+	text       *clip.TextRunner
+	unet       *unet.Runner
+	vae        *vae.Runner
+	embeds     map[string][]float32 // prompt → last_hidden_state, reused across images
+	order      []string             // cached prompts, oldest first
 }
 
 // embedCacheSize bounds the prompt-embedding cache: a dataset walks its
@@ -51,13 +54,23 @@ func New(m *Models) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	own, other, notes := schedulerFixups(cfg)
 	return &Pipeline{
-		Models: m, Tokenizer: tok, Scheduler: cfg,
+		Models: m, Tokenizer: tok, Scheduler: cfg, own: own, other: other, Notes: append(m.Notes, notes...),
 		text:   clip.NewTextRunner(m.TextEncoder),
 		unet:   unet.NewRunner(m.UNet),
 		vae:    vae.NewRunner(m.VAE),
 		embeds: map[string][]float32{},
 	}, nil
+}
+
+// samplerConfig is the scheduler config sampler name (see sampler.New)
+// is built from.
+func (p *Pipeline) samplerConfig(name string) sampler.Config {
+	if name == "" {
+		return p.own
+	}
+	return p.other
 }
 
 // Encode returns the text encoder's last_hidden_state [1, L, D] for a

@@ -52,7 +52,7 @@ func (r *run) latentSize() int {
 // ([uncond×n; cond×n], or cond×n without guidance), and decodes.
 func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error {
 	p, o := r.p, r.o
-	s, err := sampler.New(o.Scheduler, p.Scheduler, o.Steps, sampler.Options{Eta: o.Eta})
+	s, err := sampler.New(o.Scheduler, p.samplerConfig(o.Scheduler), o.Steps, sampler.Options{Eta: o.Eta})
 	if err != nil {
 		if o.Scheduler == "" { // the model's own scheduler: name its config
 			return fmt.Errorf("%s: %w", p.Models.Folder.Path("scheduler", "scheduler_config.json"), err)

@@ -1,0 +1,92 @@
+package pipeline
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/roentgen-dev/roentgen/internal/golden"
+	"github.com/roentgen-dev/roentgen/internal/sampler"
+)
+
+// TestSchedulerFixups checks StableDiffusionPipeline.__init__'s scheduler
+// fixes: applied to the model's own scheduler always, and to schedulers
+// built for other classes only where the file set the key (a key the file
+// lacked is listed in _use_default_values and dropped by from_config).
+func TestSchedulerFixups(t *testing.T) {
+	i := func(v int) *int { return &v }
+	b := func(v bool) *bool { return &v }
+	show := func(c sampler.Config) string {
+		s := "offset "
+		if c.StepsOffset == nil {
+			s += "default"
+		} else {
+			s += fmt.Sprint(*c.StepsOffset)
+		}
+		s += ", clip "
+		switch {
+		case c.ClipSample == nil:
+			s += "default"
+		case *c.ClipSample:
+			s += "true"
+		default:
+			s += "false"
+		}
+		return s
+	}
+	for _, c := range []struct {
+		class      string
+		offset     *int
+		clip       *bool
+		own, other string
+		notes      int
+	}{
+		{"PNDMScheduler", i(1), b(false), "offset 1, clip false", "offset 1, clip false", 0},
+		{"PNDMScheduler", nil, nil, "offset 1, clip default", "offset default, clip default", 1},
+		{"PNDMScheduler", i(0), b(true), "offset 1, clip false", "offset 1, clip false", 2},
+		{"DDIMScheduler", i(1), nil, "offset 1, clip false", "offset 1, clip default", 1},
+		{"DDIMScheduler", i(1), b(false), "offset 1, clip false", "offset 1, clip false", 0},
+		{"EulerDiscreteScheduler", i(2), nil, "offset 1, clip default", "offset 1, clip default", 1},
+	} {
+		own, other, notes := schedulerFixups(sampler.Config{ClassName: c.class, StepsOffset: c.offset, ClipSample: c.clip})
+		if show(own) != c.own || show(other) != c.other || len(notes) != c.notes {
+			t.Errorf("%s %s: own %q, other %q, %d notes %q; want %q, %q, %d", c.class, show(sampler.Config{StepsOffset: c.offset, ClipSample: c.clip}),
+				show(own), show(other), len(notes), notes, c.own, c.other, c.notes)
+		}
+	}
+}
+
+// TestOutdatedConfigsMended runs tiny-sd1 with a scheduler config without
+// steps_offset and a U-Net config from diffusers 0.8: the model's own
+// scheduler keeps the fixture's timesteps, DDIM built from the config gets
+// its default offset 0, and the default size becomes 512 px.
+func TestOutdatedConfigsMended(t *testing.T) {
+	dir := copyFixture(t, "tiny-sd1")
+	editFile(t, filepath.Join(dir, "scheduler", "scheduler_config.json"), `"steps_offset": 1,`, ``)
+	editFile(t, filepath.Join(dir, "unet", "config.json"), `"_diffusers_version": "0.25.1"`, `"_diffusers_version": "0.8.1"`)
+	old, orig := openPipeline(t, dir), openPipeline(t, golden.Path(t, "tiny-sd1"))
+	if len(old.Notes) != 2 || !strings.Contains(old.Notes[0], "sample_size 8; using 64") || !strings.Contains(old.Notes[1], "no steps_offset") {
+		t.Errorf("notes %q", old.Notes)
+	}
+	if w, h := old.Models.DefaultSize(); w != 512 || h != 512 {
+		t.Errorf("default size %dx%d, want 512x512", w, h)
+	}
+	steps := func(p *Pipeline, name string) []float64 {
+		s, err := sampler.New(name, p.samplerConfig(name), 10, sampler.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Timesteps()
+	}
+	if got, want := steps(old, ""), steps(orig, ""); !slices.Equal(got, want) {
+		t.Errorf("own scheduler: timesteps %v, want the fixture's %v", got, want)
+	}
+	got, want := steps(old, "ddim"), steps(orig, "ddim")
+	for k := range want {
+		if got[k] != want[k]-1 {
+			t.Fatalf("ddim: timesteps %v, want %v minus 1 (steps_offset 0)", got, want)
+		}
+	}
+}
