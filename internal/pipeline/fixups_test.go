@@ -90,3 +90,20 @@ func TestOutdatedConfigsMended(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsupportedOwnScheduler: a model whose scheduler class roentgen does
+// not implement names the class and its file, and runs with --scheduler.
+func TestUnsupportedOwnScheduler(t *testing.T) {
+	dir := copyFixture(t, "tiny-sd1")
+	editFile(t, filepath.Join(dir, "scheduler", "scheduler_config.json"), `"PNDMScheduler"`, `"UniPCMultistepScheduler"`)
+	p := openPipeline(t, dir)
+	o := Options{Prompt: "x", Steps: 2, Guidance: 4, Width: 64, Height: 64, NumImages: 1}
+	_, err := p.Generate(o)
+	if err == nil || !strings.Contains(err.Error(), "scheduler_config.json: the model's scheduler UniPCMultistepScheduler is not supported; choose one with --scheduler") {
+		t.Errorf("got %v", err)
+	}
+	o.Scheduler = "ddim"
+	if _, err := p.Generate(o); err != nil {
+		t.Error(err)
+	}
+}

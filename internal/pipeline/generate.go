@@ -71,6 +71,9 @@ func (p *Pipeline) Validate(o Options) error {
 		return fmt.Errorf("num-images %d is more than %d per call (use roentgen batch)", o.NumImages, MaxImages)
 	}
 	if _, err := sampler.New(o.Scheduler, p.samplerConfig(o.Scheduler), o.Steps, sampler.Options{Eta: o.Eta}); err != nil {
+		if o.Scheduler == "" { // the model's own scheduler: name its config
+			return fmt.Errorf("scheduler: %s: %w", p.Models.Folder.Path("scheduler", "scheduler_config.json"), err)
+		}
 		return fmt.Errorf("scheduler: %w", err)
 	}
 	batch := o.NumImages

@@ -105,7 +105,12 @@ func New(name string, cfg Config, steps int, opts Options) (Sampler, error) {
 		s, err = newDPMSolver(p, steps)
 	case classLMS:
 		s, err = newLMS(p, steps)
+	case "":
+		return nil, fmt.Errorf("scheduler config: _class_name is missing; choose a sampler with --scheduler (%s)", strings.Join(Names(), ", "))
 	default:
+		if name == "" {
+			return nil, fmt.Errorf("the model's scheduler %s is not supported; choose one with --scheduler (%s)", v.class, strings.Join(Names(), ", "))
+		}
 		return nil, fmt.Errorf("sampler %q is not one of %s or a supported scheduler class", name, strings.Join(Names(), ", "))
 	}
 	if err != nil {
