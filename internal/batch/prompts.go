@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/roentgen-dev/roentgen/internal/clip"
 )
 
 // Row is one data row of a prompt file.
@@ -143,7 +145,9 @@ func (p *Prompts) readCSV(data []byte) error {
 		if strings.TrimSpace(rec[col]) == "" {
 			return fmt.Errorf("%s:%d: column %q: empty prompt", p.Path, line, p.Column)
 		}
-		p.add(line, rec[col], meta)
+		if err := p.add(line, rec[col], meta); err != nil {
+			return err
+		}
 	}
 }
 
@@ -201,7 +205,9 @@ func (p *Prompts) readJSONL(data []byte) error {
 		if len(obj) > 0 {
 			meta, _ = json.Marshal(obj) // sorted keys, values verbatim
 		}
-		p.add(line, prompt, meta)
+		if err := p.add(line, prompt, meta); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -215,11 +221,17 @@ func (p *Prompts) readText(data []byte) error {
 		if !utf8.Valid(raw) {
 			return fmt.Errorf("%s:%d: invalid UTF-8", p.Path, i+1)
 		}
-		p.add(i+1, string(raw), nil)
+		if err := p.add(i+1, string(raw), nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (p *Prompts) add(line int, prompt string, meta []byte) {
+func (p *Prompts) add(line int, prompt string, meta []byte) error {
+	if err := clip.CheckText(prompt); err != nil {
+		return fmt.Errorf("%s:%d: the prompt is %w", p.Path, line, err)
+	}
 	p.Rows = append(p.Rows, Row{ID: len(p.Rows), Line: line, Prompt: prompt, Meta: meta})
+	return nil
 }

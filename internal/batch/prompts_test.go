@@ -123,6 +123,9 @@ func TestReadErrorsNameLine(t *testing.T) {
 		{"p.jsonl", "{\"prompt\":\"\xfe\"}\n", "prompt", "p.jsonl:1: invalid UTF-8"},
 		{"p.txt", "ok\n\nbad \xc3\x28\n", "prompt", "p.txt:3: invalid UTF-8"},
 		{"p.txt", "\n \n", "prompt", "p.txt: no prompts"},
+		{"p.txt", "ok\n" + strings.Repeat("x", 40000) + "\n", "prompt", "p.txt:2: the prompt is 40000 bytes, more than the 32768 roentgen reads"},
+		{"p.csv", "id,prompt\n1,\"" + strings.Repeat("x ", 20000) + "\"\n", "prompt", "p.csv:2: the prompt is 40000 bytes"},
+		{"p.jsonl", "{\"prompt\":\"" + strings.Repeat("x", 32769) + "\"}\n", "prompt", "p.jsonl:1: the prompt is 32769 bytes"},
 	} {
 		path := file(t, c.name, c.content)
 		_, err := Read(path, c.column)

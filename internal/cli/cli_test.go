@@ -116,6 +116,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"generate", "--prompt", "x", "--out", "/nonexistent/dir/x.png"}, 1, "output folder /nonexistent/dir"},
 		{[]string{"generate"}, 2, "--prompt is required"},
 		{[]string{"tokenize"}, 2, "requires at least 1 arg"},
+		{[]string{"tokenize", "ok", strings.Repeat("x", 40000)}, 2, "text 2 is 40000 bytes, more than the 32768"},
+		{[]string{"generate", "--prompt", strings.Repeat("x", 40000)}, 2, "prompt is 40000 bytes, more than the 32768"},
 	}
 	for _, c := range cases {
 		_, errs, code := run(t, c.args...)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/roentgen-dev/roentgen/internal/clip"
 	"github.com/roentgen-dev/roentgen/internal/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -44,6 +45,11 @@ tokens before padding and truncation), "truncated"}.`,
 			}
 			out := bufio.NewWriter(a.stdout)
 			defer out.Flush()
+			for i, text := range texts {
+				if err := clip.CheckText(text); err != nil {
+					return usagef("text %d is %v", i+1, err)
+				}
+			}
 			for _, text := range texts {
 				e := tok.Encode(text)
 				if asJSON {

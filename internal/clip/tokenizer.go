@@ -103,6 +103,21 @@ func (t *Tokenizer) EosID() int { return t.eosID }
 // VocabSize is the number of entries of vocab.json; every id is below it.
 func (t *Tokenizer) VocabSize() int { return t.vocabSize }
 
+// MaxTextBytes bounds the texts the commands accept. Encode's time grows
+// with the square of the longest word (BPE merges: a 64,000-letter word
+// takes 0.4 s here, a 73 MB one would take days), while the pipeline reads
+// only the first MaxLength-2 tokens, a few hundred characters; 32 KiB is
+// far beyond any report and costs at most ~0.1 s.
+const MaxTextBytes = 32 << 10
+
+// CheckText reports a text longer than MaxTextBytes.
+func CheckText(text string) error {
+	if len(text) > MaxTextBytes {
+		return fmt.Errorf("%d bytes, more than the %d roentgen reads (CLIP keeps only the first 75 tokens, a few hundred characters)", len(text), MaxTextBytes)
+	}
+	return nil
+}
+
 // Encode tokenizes text, adds bos and eos, truncates and pads to MaxLength. It accepts any bytes:
 // invalid UTF-8 is read as U+FFFD, which the cleanup drops.
 func (t *Tokenizer) Encode(text string) Encoding {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/roentgen-dev/roentgen/internal/clip"
 	"github.com/roentgen-dev/roentgen/internal/imageio"
 	"github.com/roentgen-dev/roentgen/internal/rng"
 	"github.com/roentgen-dev/roentgen/internal/sampler"
@@ -57,6 +58,10 @@ func (p *Pipeline) Validate(o Options) error {
 	switch {
 	case o.Width <= 0 || o.Height <= 0 || o.Width%sf != 0 || o.Height%sf != 0:
 		return fmt.Errorf("width and height must be positive multiples of %d, got %dx%d", sf, o.Width, o.Height)
+	case clip.CheckText(o.Prompt) != nil:
+		return fmt.Errorf("prompt is %w", clip.CheckText(o.Prompt))
+	case clip.CheckText(o.NegativePrompt) != nil:
+		return fmt.Errorf("negative prompt is %w", clip.CheckText(o.NegativePrompt))
 	case o.Steps < 1:
 		return fmt.Errorf("steps must be at least 1, got %d", o.Steps)
 	case o.Guidance < 0:

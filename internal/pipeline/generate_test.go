@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,6 +136,8 @@ func TestValidateOptions(t *testing.T) {
 		"num-images must be at least 1":                    func(o *Options) { o.NumImages = 0 },
 		"larger than the 16384-pixel limit":                func(o *Options) { o.Width = 1 << 30 },
 		"more than this machine's":                         func(o *Options) { o.Width, o.Height, o.NumImages = 16384, 16384, 4096 }, // ~0.5 PiB
+		"prompt is 40000 bytes, more than the 32768":       func(o *Options) { o.Prompt = strings.Repeat("x", 40000) },
+		"negative prompt is 32769 bytes":                   func(o *Options) { o.NegativePrompt = strings.Repeat("é", 16384) + "x" },
 	}
 	for want, edit := range cases {
 		o := ok
@@ -145,5 +148,25 @@ func TestValidateOptions(t *testing.T) {
 	}
 	if err := p.Validate(ok); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestTruncationWarning: a prompt past 75 tokens is encoded from its first
+// 75, and the warning quotes at most maxDroppedShown characters of the rest.
+func TestTruncationWarning(t *testing.T) {
+	p := openPipeline(t, golden.Path(t, "tiny-sd1"))
+	long := strings.Repeat("effusion ", 4000) // 36,000 bytes: over the limit for a prompt, not for Encode
+	var warn strings.Builder
+	e1, err := p.Encode(long, &warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := warn.String()
+	if !strings.Contains(msg, "longer than 75 tokens") || !strings.Contains(msg, "dropped: \"fusion effusion") || !strings.Contains(msg, "… (35464 more characters)") || len(msg) > 400 {
+		t.Errorf("warning (%d bytes): %q", len(msg), msg)
+	}
+	e2, _ := p.Encode(strings.Repeat("effusion ", 75)+"cardiomegaly", nil)
+	if !slices.Equal(e1, e2) {
+		t.Error("the states of a truncated prompt differ from those of its first 75 tokens")
 	}
 }

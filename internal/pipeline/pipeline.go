@@ -73,6 +73,9 @@ func (p *Pipeline) samplerConfig(name string) sampler.Config {
 	return p.other
 }
 
+// maxDroppedShown bounds the dropped text a truncation warning quotes.
+const maxDroppedShown = 200
+
 // Encode returns the text encoder's last_hidden_state [1, L, D] for a
 // prompt, cached per distinct prompt. A truncated prompt is reported once
 // to warn, with the words that were dropped.
@@ -82,7 +85,11 @@ func (p *Pipeline) Encode(prompt string, warn io.Writer) ([]float32, error) {
 	}
 	enc := p.Tokenizer.Encode(prompt)
 	if enc.Truncated && warn != nil {
-		fmt.Fprintf(warn, "roentgen: warning: the prompt is longer than %d tokens; these words were dropped: %q\n", p.Tokenizer.MaxLength()-2, enc.Dropped)
+		dropped := enc.Dropped
+		if r := []rune(dropped); len(r) > maxDroppedShown {
+			dropped = fmt.Sprintf("%s… (%d more characters)", string(r[:maxDroppedShown]), len(r)-maxDroppedShown)
+		}
+		fmt.Fprintf(warn, "roentgen: warning: the prompt is longer than %d tokens; these words were dropped: %q\n", p.Tokenizer.MaxLength()-2, dropped)
 	}
 	out, err := p.text.Encode([][]int{enc.IDs})
 	if err != nil {
