@@ -73,10 +73,15 @@ the first, and the decode) and replays them on 1-64 threads: how far more cores
 could speed this run up given how the work splits, and which kernels would leave
 threads idle. Shared caches and memory bandwidth are not modelled, so on a real
 machine the speed-up is lower; run it with --threads N to compare with N cores.`,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			byOp = byOp || byShape
-			if batchSize < 1 {
-				return UsageError{fmt.Errorf("--batch-size must be at least 1, got %d", batchSize)}
+			switch {
+			case batchSize < 1 || batchSize > pipeline.MaxImages:
+				return usagef("--batch-size must be between 1 and %d, got %d", pipeline.MaxImages, batchSize)
+			case threads < 0 || threads > maxThreads:
+				return usagef("--threads must be between 1 and %d, got %d", maxThreads, threads)
+			case steps < 1:
+				return usagef("--steps must be at least 1, got %d", steps)
 			}
 			if threads > 0 {
 				kernels.SetThreads(threads)
@@ -93,7 +98,15 @@ machine the speed-up is lower; run it with --threads N to compare with N cores.`
 				defer pprof.StopCPUProfile()
 			}
 			if memProfile != "" {
-				defer writeHeapProfile(memProfile, a.stderr)
+				mf, cerr := os.Create(memProfile) // now, so that a bad path fails before the run
+				if cerr != nil {
+					return fmt.Errorf("--memprofile: %w", cerr)
+				}
+				defer func() {
+					if werr := writeHeapProfile(mf); err == nil && werr != nil {
+						err = fmt.Errorf("--memprofile %s: %w", memProfile, werr)
+					}
+				}()
 			}
 			start := time.Now()
 			p, err := a.loadPipeline()
@@ -181,7 +194,11 @@ machine the speed-up is lower; run it with --threads N to compare with N cores.`
 			fmt.Fprintf(a.stdout, "model %s, %dx%d, %d guided steps, %d threads (%s, %s micro-kernel)\n", r.Model, r.Width, r.Height, r.Steps, r.Threads, runtime.GOARCH, r.MicroKernel)
 			fmt.Fprintf(a.stdout, "  load           %7.2f s\n", r.LoadS)
 			fmt.Fprintf(a.stdout, "  text encoder   %7.2f s\n", r.TextEncoderS)
-			fmt.Fprintf(a.stdout, "  U-Net step     %7.2f s median of steps after the first (first %.2f s), %.0f GFLOP, %.0f GFLOP/s (the first also %.1f GFLOP of prompt keys and values)\n", r.UNetStepS, r.UNetFirstStepS, r.UNetGFLOPs, r.UNetGFLOPS, r.UNetGFLOPsOnce)
+			which := fmt.Sprintf("median of steps after the first (first %.2f s)", r.UNetFirstStepS)
+			if r.Steps == 1 {
+				which = "the only step, which includes the first call's setup (time more steps for a median)"
+			}
+			fmt.Fprintf(a.stdout, "  U-Net step     %7.2f s %s, %.0f GFLOP, %.0f GFLOP/s (the first also %.1f GFLOP of prompt keys and values)\n", r.UNetStepS, which, r.UNetGFLOPs, r.UNetGFLOPS, r.UNetGFLOPsOnce)
 			if batchSize > 1 {
 				fmt.Fprintf(a.stdout, "                 %7.2f s per image (batch of %d)\n", r.UNetStepImageS, batchSize)
 			}
@@ -213,19 +230,13 @@ machine the speed-up is lower; run it with --threads N to compare with N cores.`
 	return cmd
 }
 
-// writeHeapProfile writes the heap profile to path, reporting a failure on
-// w (the bench's results stand either way).
-func writeHeapProfile(path string, w io.Writer) {
-	f, err := os.Create(path)
-	if err == nil {
-		err = pprof.WriteHeapProfile(f)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
+// writeHeapProfile writes the heap profile to f and closes it.
+func writeHeapProfile(f *os.File) error {
+	err := pprof.WriteHeapProfile(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err != nil {
-		fmt.Fprintf(w, "roentgen: bench: memory profile: %v\n", err)
-	}
+	return err
 }
 
 // writeOpTimes prints a table of op times divided by n.

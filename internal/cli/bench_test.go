@@ -119,7 +119,7 @@ func TestBenchBatchSize(t *testing.T) {
 		t.Errorf("batch 1: unet_step_per_image_s %v != unet_step_s %v", one.UNetStepImageS, one.UNetStepS)
 	}
 	_, errs, code := run(t, "bench", "--model", "../../testdata/tiny-sd1", "--batch-size", "0")
-	if code == 0 || !strings.Contains(errs, "--batch-size must be at least 1") {
+	if code == 0 || !strings.Contains(errs, "--batch-size must be between 1 and 4096, got 0") {
 		t.Errorf("--batch-size 0: exit %d, stderr %q", code, errs)
 	}
 }

@@ -117,6 +117,15 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"generate"}, 2, "--prompt is required"},
 		{[]string{"tokenize"}, 2, "requires at least 1 arg"},
 		{[]string{"tokenize", "ok", strings.Repeat("x", 40000)}, 2, "text 2 is 40000 bytes, more than the 32768"},
+		{[]string{"generate", "--prompt", "x", "--guidance", "NaN"}, 2, "guidance must be a finite number, got NaN"},
+		{[]string{"generate", "--prompt", "x", "--eta", "Inf"}, 2, "eta must be a finite number, got +Inf"},
+		{[]string{"generate", "--prompt", "x\xff"}, 2, "must be valid UTF-8"},
+		{[]string{"generate", "--prompt", "x", "--guidance", "1e308", "--steps", "2", "--out", "/tmp/x.png"}, 1, "gave latents that are not finite (NaN or Inf)"},
+		{[]string{"generate", "--prompt", "x", "--format", "dcm", "--out", "x.png"}, 2, "--out x.png does not match --format dcm"},
+		{[]string{"generate", "--prompt", "x", "--threads", "100000"}, 2, "--threads must be between 1 and 1024, got 100000"},
+		{[]string{"bench", "--memprofile", "/nonexistent/x.prof"}, 1, "--memprofile: open /nonexistent/x.prof"},
+		{[]string{"bench", "--threads", "-1"}, 2, "--threads must be between 1 and 1024, got -1"},
+		{[]string{"bench", "--batch-size", "5000"}, 2, "--batch-size must be between 1 and 4096, got 5000"},
 		{[]string{"generate", "--prompt", strings.Repeat("x", 40000)}, 2, "prompt is 40000 bytes, more than the 32768"},
 	}
 	for _, c := range cases {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 
@@ -9,12 +10,21 @@ import (
 	"github.com/spf13/cobra"
 )
 
+// recorded is what --from takes from an image besides the generate flags.
+type recorded struct {
+	prompt             bool   // the image records a prompt (possibly empty)
+	model, fingerprint string // the model folder (or demo.Name) and its weights' fingerprint
+	index, of          int    // the image's index in its draw of num_images (of 0 if unknown)
+}
+
 // applyFrom fills every generate flag the user did not set from the
-// parameters recorded in a roentgen PNG.
-func applyFrom(cmd *cobra.Command, f *genFlags) error {
+// parameters recorded in a roentgen PNG, and returns the rest of what it
+// records.
+func applyFrom(cmd *cobra.Command, f *genFlags) (recorded, error) {
+	var rec recorded
 	p, err := imageio.ReadParams(f.from)
 	if err != nil {
-		return fmt.Errorf("--from: %w", err)
+		return rec, fmt.Errorf("--from: %w", err)
 	}
 	set := func(flag string, apply func(v any) error) error {
 		v, ok := p[flag]
@@ -52,6 +62,9 @@ func applyFrom(cmd *cobra.Command, f *genFlags) error {
 			if err := num(&n)(v); err != nil {
 				return err
 			}
+			if n != math.Trunc(n) || math.Abs(n) > 1<<31 {
+				return fmt.Errorf("want an integer, got %v", v)
+			}
 			*dst = int(n)
 			return nil
 		}
@@ -63,21 +76,31 @@ func applyFrom(cmd *cobra.Command, f *genFlags) error {
 		set("steps", integer(&f.steps)), set("width", integer(&f.width)), set("height", integer(&f.height)),
 		set("num_images", integer(&f.numImages)), set("bit_depth", integer(&f.bitDepth)), set("seed", num(&seed)),
 	}
+	var index, of int
+	steps = append(steps, set("model", str(&rec.model)), set("model_fingerprint", str(&rec.fingerprint)),
+		set("image_index", integer(&index)))
+	if _, ok := p["num_images"]; ok {
+		steps = append(steps, integer(&of)(p["num_images"]))
+	}
 	for _, err := range steps {
 		if err != nil {
-			return err
+			return rec, err
 		}
 	}
+	if of > 1 && index >= 0 && index < of {
+		rec.index, rec.of = index, of
+	}
+	_, rec.prompt = p["prompt"]
 	if _, ok := p["seed"]; ok && !cmd.Flags().Changed("seed") {
 		// JSON numbers are float64; seeds above 2^53 are written exactly
 		// as integers and parsed back through their text.
 		s, err := strconv.ParseUint(strconv.FormatFloat(seed, 'f', -1, 64), 10, 64)
 		if err != nil {
-			return fmt.Errorf("--from %s: parameter \"seed\": %v", f.from, err)
+			return rec, fmt.Errorf("--from %s: parameter \"seed\": %v", f.from, err)
 		}
 		f.seed = s
 	}
-	return nil
+	return rec, nil
 }
 
 // flagName maps a recorded parameter to its flag.

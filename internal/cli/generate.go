@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roentgen-dev/roentgen/internal/demo"
 	"github.com/roentgen-dev/roentgen/internal/imageio"
 	"github.com/roentgen-dev/roentgen/internal/kernels"
 	"github.com/roentgen-dev/roentgen/internal/pipeline"
@@ -64,7 +66,7 @@ func addImageFlags(fl *pflag.FlagSet, f *genFlags) {
 	fl.StringVar(&f.negative, "negative-prompt", "", "what to steer away from (used with guidance > 1)")
 	fl.IntVar(&f.steps, "steps", 75, "denoising steps (num_inference_steps)")
 	fl.Float64Var(&f.guidance, "guidance", 4.0, "classifier-free guidance scale; <= 1 disables guidance")
-	fl.StringVar(&f.scheduler, "scheduler", "", "ddim, pndm, euler, euler-a, dpm++2m, dpm++2m-karras, lms (default: the model's own)")
+	fl.StringVar(&f.scheduler, "scheduler", "", "ddim, pndm, pndm-prk, euler, euler-a, dpm++2m, dpm++2m-karras, lms, or a diffusers class name (default: the model's own)")
 	fl.Float64Var(&f.eta, "eta", 0, "DDIM eta (0 = deterministic)")
 	fl.IntVar(&f.width, "width", 0, "image width, a multiple of 8 (default: the model's native size)")
 	fl.IntVar(&f.height, "height", 0, "image height, a multiple of 8 (default: the model's native size)")
@@ -75,8 +77,13 @@ func addImageFlags(fl *pflag.FlagSet, f *genFlags) {
 }
 
 func (a *app) generate(cmd *cobra.Command, f genFlags) error {
+	var rec recorded
 	if f.from != "" {
-		if err := applyFrom(cmd, &f); err != nil {
+		var err error
+		if rec, err = applyFrom(cmd, &f); err != nil {
+			return err
+		}
+		if err := a.fromModel(cmd, rec); err != nil {
 			return err
 		}
 	}
@@ -85,17 +92,22 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 	if err != nil {
 		return err
 	}
+	if ext := strings.ToLower(filepath.Ext(f.out)); !cmd.Flags().Changed("format") && ext == ".dcm" {
+		f.format = "dcm" // --out x.dcm
+	} else if f.out != "" && (ext == ".dcm" && f.format == "png" || ext == ".png" && f.format == "dcm") {
+		return usagef("--out %s does not match --format %s", f.out, f.format)
+	}
 	if f.format != "png" && f.format != "dcm" {
 		return usagef("--format must be png or dcm, got %q", f.format)
 	}
 	if f.format == "dcm" && f.color != "gray" {
 		return usagef("--format dcm writes MONOCHROME2 images: use --color gray")
 	}
-	if strings.TrimSpace(f.prompt) == "" && !cmd.Flags().Changed("prompt") {
+	if strings.TrimSpace(f.prompt) == "" && !cmd.Flags().Changed("prompt") && !rec.prompt {
 		return usagef("--prompt is required")
 	}
-	if f.threads < 0 {
-		return usagef("--threads must be positive, got %d", f.threads)
+	if f.threads < 0 || f.threads > maxThreads {
+		return usagef("--threads must be between 1 and %d, got %d", maxThreads, f.threads)
 	}
 	if f.threads > 0 {
 		kernels.SetThreads(f.threads)
@@ -106,6 +118,26 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 			return err
 		}
 		f.seed = uint64(binary.LittleEndian.Uint32(b[:]))
+	}
+	if f.out == "" {
+		f.out = fmt.Sprintf("roentgen-%d.%s", f.seed, f.format)
+	}
+	// --from an image of a multi-image draw remakes that image alone
+	// (unless --num-images asks for the whole draw again).
+	var only []int
+	if rec.of > 1 && !cmd.Flags().Changed("num-images") {
+		only = []int{rec.index}
+	}
+	n := f.numImages
+	if only != nil {
+		n = 1
+	}
+	paths, err := outputPaths(f.out, max(1, n))
+	if err != nil {
+		return err
+	}
+	if err := checkOutDir(paths[0]); err != nil {
+		return err
 	}
 	start := time.Now()
 	p, err := a.loadPipeline()
@@ -121,17 +153,19 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 	if f.height > 0 || cmd.Flags().Changed("height") {
 		h = f.height
 	}
+	if rec.fingerprint != "" && rec.fingerprint != m.Fingerprint() && !f.quiet {
+		fmt.Fprintf(a.stderr, "roentgen: warning: --from %s: the image was made by other weights (fingerprint %s, this model's is %s): the result will differ\n",
+			f.from, rec.fingerprint, m.Fingerprint())
+	}
 	opts := pipeline.Options{Prompt: f.prompt, NegativePrompt: f.negative, Seed: f.seed, Steps: f.steps, Guidance: f.guidance,
-		Scheduler: f.scheduler, Eta: f.eta, Width: w, Height: h, NumImages: f.numImages, Warn: a.stderr}
+		Scheduler: f.scheduler, Eta: f.eta, Width: w, Height: h, NumImages: f.numImages, Images: only, Warn: a.stderr}
+	if f.quiet {
+		opts.Warn = nil
+	}
 	if err := p.Validate(opts); err != nil {
 		return UsageError{err}
 	}
-	if f.out == "" {
-		f.out = fmt.Sprintf("roentgen-%d.%s", f.seed, f.format)
-	}
-	if err := checkOutDir(f.out); err != nil {
-		return err
-	}
+
 	prog := newProgress(a.stderr, f.quiet)
 	opts.Progress = prog.event
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -145,9 +179,11 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 		return fmt.Errorf("generating: %w", err)
 	}
 	params := a.params(p, opts, res, f)
-	paths := imageio.NumberedPaths(f.out, len(res.Images))
 	for i, img := range res.Images {
 		params["image_index"] = i
+		if only != nil {
+			params["image_index"] = only[i]
+		}
 		err := imageio.WriteFileAtomic(paths[i], imageEncoder(f.format, format, f.bitDepth, img, params, ""))
 		if err != nil {
 			return fmt.Errorf("writing %s: %w", paths[i], err)
@@ -187,6 +223,74 @@ func outputFormat(color string, depth int) (imageio.Format, error) {
 		return 0, usagef("--color must be gray or rgb, got %q", color)
 	}
 	return 0, usagef("--bit-depth must be 8 or 16, got %d", depth)
+}
+
+// maxThreads bounds --threads.
+const maxThreads = 1024
+
+// fromModel makes --from use the model recorded in the image when --model
+// is not given on the command line (the demo model, or a folder that must
+// still be there).
+func (a *app) fromModel(cmd *cobra.Command, rec recorded) error {
+	if rec.model == "" || cmd.Flags().Changed("model") {
+		return nil
+	}
+	if rec.model == demo.Name {
+		a.model = ""
+		return nil
+	}
+	if st, err := os.Stat(rec.model); err != nil || !st.IsDir() {
+		return usagef("--from: the image was made with the model %s (weights fingerprint %s), which is not there: pass --model DIR", rec.model, rec.fingerprint)
+	}
+	a.model = rec.model
+	return nil
+}
+
+// outputPaths returns the files n images go to (out, or out-0, out-1, ...
+// before the extension), each followed if it is a symlink, and fails before
+// any work if one is a directory or not a regular file (renaming the
+// finished image over a device or FIFO would replace it).
+func outputPaths(out string, n int) ([]string, error) {
+	paths := imageio.NumberedPaths(out, n)
+	for i, p := range paths {
+		st, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("output %s: %w", p, err)
+		}
+		if st.Mode()&fs.ModeSymlink != 0 {
+			target, err := filepath.EvalSymlinks(p)
+			if err != nil {
+				return nil, usagef("output %s is a symlink to a missing file: give the target path", p)
+			}
+			if st, err = os.Stat(target); err != nil {
+				return nil, fmt.Errorf("output %s: %w", p, err)
+			}
+			paths[i] = target
+		}
+		switch {
+		case st.IsDir():
+			return nil, usagef("output %s is a directory: give a file path, e.g. %s", p, filepath.Join(p, "image.png"))
+		case !st.Mode().IsRegular():
+			return nil, usagef("output %s exists and is not a regular file (%s): give a file path", p, fileKind(st.Mode()))
+		}
+	}
+	return paths, nil
+}
+
+// fileKind names a non-regular file mode for errors.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "mode " + m.Type().String()
 }
 
 // checkOutDir fails early when the output folder does not exist or is not

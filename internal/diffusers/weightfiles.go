@@ -32,8 +32,8 @@ type WeightFiles struct {
 // Weights opens a component's weights: safetensors, else a PyTorch
 // checkpoint (<name>.bin, as torch.save writes it). With variant "" the
 // full-precision file is preferred and an fp16 variant (<name>.fp16.<ext>)
-// used when it is the only one; with variant "fp16" the preference is
-// reversed. Sharded weights are found through <name>.<ext>.index.json (or
+// used when it is the only one; with a variant such as "fp16" that variant
+// is preferred and full precision used when it is missing. Sharded weights are found through <name>.<ext>.index.json (or
 // its fp16 forms).
 func (f *Folder) Weights(component, variant string) (*weights.Set, WeightFiles, error) {
 	entries, err := fs.ReadDir(f.fsys, component)
@@ -48,7 +48,7 @@ func (f *Folder) Weights(component, variant string) (*weights.Set, WeightFiles, 
 	if variant == "fp16" {
 		variants = []string{"fp16", ""}
 	} else if variant != "" {
-		variants = []string{variant}
+		variants = []string{variant, ""}
 	}
 	for _, format := range weightFormats {
 		for _, base := range format.stems {

@@ -8,11 +8,11 @@ import (
 
 // Estimate is a generation's expected peak resident memory, in bytes.
 type Estimate struct {
-	Weights    int64 // every network's weights as held (fp16 and f32 read in place from the mapped files)
-	UNet       int64 // the denoising stage's activations: the U-Net's arena and kernel scratch
-	VAEWeights int64 // the VAE's share of Weights
-	VAE        int64 // the decoding stage's activations: the VAE decoder's arena and kernel scratch
-	Total      int64 // the larger stage: Weights + UNet, or VAEWeights + VAE
+	Weights    int64 `json:"weights"`     // every network's weights as held (fp16 and f32 read in place from the mapped files)
+	UNet       int64 `json:"unet"`        // the denoising stage's activations: the U-Net's arena and kernel scratch
+	VAEWeights int64 `json:"vae_weights"` // the VAE's share of Weights
+	VAE        int64 `json:"vae"`         // the decoding stage's activations: the VAE decoder's arena and kernel scratch
+	Total      int64 `json:"total"`       // the larger stage: Weights + UNet, or VAEWeights + VAE
 }
 
 // EstimateMemory predicts the peak resident memory of one width x height

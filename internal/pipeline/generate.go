@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roentgen-dev/roentgen/internal/clip"
 	"github.com/roentgen-dev/roentgen/internal/imageio"
@@ -22,11 +24,15 @@ type Options struct {
 	Scheduler              string  // sampler name or diffusers class; "" = the model's own
 	Eta                    float64 // DDIM η
 	Width, Height          int
-	NumImages              int       // num_images_per_prompt
-	Latents                []float32 // optional initial latents [N, C, h, w] (diffusers' latents=); nil draws them from Seed
-	Warn                   io.Writer // truncation warnings; nil for none
-	Progress               func(Event)
-	Ctx                    context.Context // checked between steps; nil never cancels
+	NumImages              int // num_images_per_prompt
+	// Images, when not nil, makes only these images (increasing indices) of
+	// the NumImages draw: the same latents and step noise as in the whole
+	// draw, so image k comes out as it does among all NumImages.
+	Images   []int
+	Latents  []float32 // optional initial latents [N, C, h, w] (diffusers' latents=); nil draws them from Seed
+	Warn     io.Writer // truncation warnings; nil for none
+	Progress func(Event)
+	Ctx      context.Context // checked between steps; nil never cancels
 }
 
 // Event reports progress: a stage starting or finishing, or a denoising step.
@@ -58,6 +64,12 @@ func (p *Pipeline) Validate(o Options) error {
 	switch {
 	case o.Width <= 0 || o.Height <= 0 || o.Width%sf != 0 || o.Height%sf != 0:
 		return fmt.Errorf("width and height must be positive multiples of %d, got %dx%d", sf, o.Width, o.Height)
+	case math.IsNaN(o.Guidance) || math.IsInf(o.Guidance, 0):
+		return fmt.Errorf("guidance must be a finite number, got %g", o.Guidance)
+	case math.IsNaN(o.Eta) || math.IsInf(o.Eta, 0):
+		return fmt.Errorf("eta must be a finite number, got %g", o.Eta)
+	case !utf8.ValidString(o.Prompt) || !utf8.ValidString(o.NegativePrompt):
+		return fmt.Errorf("the prompt and negative prompt must be valid UTF-8")
 	case clip.CheckText(o.Prompt) != nil:
 		return fmt.Errorf("prompt is %w", clip.CheckText(o.Prompt))
 	case clip.CheckText(o.NegativePrompt) != nil:
@@ -81,7 +93,15 @@ func (p *Pipeline) Validate(o Options) error {
 		}
 		return fmt.Errorf("scheduler: %w", err)
 	}
-	batch := o.NumImages
+	for i, k := range o.Images {
+		if k < 0 || k >= o.NumImages || (i > 0 && k <= o.Images[i-1]) {
+			return fmt.Errorf("images %v must be increasing indices below num-images %d", o.Images, o.NumImages)
+		}
+	}
+	if o.Images != nil && (len(o.Images) == 0 || o.Latents != nil) {
+		return fmt.Errorf("images must list at least one index, and cannot be combined with given latents")
+	}
+	batch := o.count()
 	if o.Guidance > 1 {
 		batch *= 2
 	}
@@ -99,6 +119,23 @@ func (p *Pipeline) Validate(o Options) error {
 		}
 	}
 	return nil
+}
+
+// count is the number of images a call makes.
+func (o Options) count() int {
+	if o.Images != nil {
+		return len(o.Images)
+	}
+	return o.NumImages
+}
+
+// pick gathers the blocks of size floats at idx from xs.
+func pick(xs []float32, idx []int, size int) []float32 {
+	out := make([]float32, 0, len(idx)*size)
+	for _, k := range idx {
+		out = append(out, xs[k*size:(k+1)*size]...)
+	}
+	return out
 }
 
 // Generate runs the whole pipeline: encode the prompts, draw the latents,
@@ -120,13 +157,21 @@ func (p *Pipeline) Generate(o Options) (*Result, error) {
 	// later draws (ancestral noise, DDIM η > 0) continue on the same
 	// generator, as diffusers passes it to step().
 	gen := rng.New(o.Seed)
-	latents := o.Latents
-	if latents == nil {
-		latents = gen.Randn(o.NumImages * r.latentSize())
-	} else {
+	latents, noise := o.Latents, sampler.Noise(gen.Randn)
+	switch {
+	case latents != nil:
 		latents = append([]float32(nil), latents...)
+	case o.Images != nil:
+		size := r.latentSize()
+		latents = pick(gen.Randn(o.NumImages*size), o.Images, size)
+		noise = func(m int) []float32 {
+			per := m / len(o.Images)
+			return pick(gen.Randn(o.NumImages*per), o.Images, per)
+		}
+	default:
+		latents = gen.Randn(o.NumImages * r.latentSize())
 	}
-	if err := r.denoise(latents, ctx, o.NumImages, gen.Randn); err != nil {
+	if err := r.denoise(latents, ctx, o.count(), noise); err != nil {
 		return nil, err
 	}
 	return r.res, nil
@@ -206,11 +251,11 @@ func (p *Pipeline) conditioning(o Options, cfg bool) ([]float32, error) {
 		if err != nil {
 			return nil, err
 		}
-		for range o.NumImages {
+		for range o.count() {
 			ctx = append(ctx, neg...)
 		}
 	}
-	for range o.NumImages {
+	for range o.count() {
 		ctx = append(ctx, cond...)
 	}
 	return ctx, nil

@@ -152,7 +152,8 @@ func TestValidateOptions(t *testing.T) {
 }
 
 // TestTruncationWarning: a prompt past 75 tokens is encoded from its first
-// 75, and the warning quotes at most maxDroppedShown characters of the rest.
+// 75, and the warning quotes at most maxDroppedShown characters of the rest
+// (its start and end).
 func TestTruncationWarning(t *testing.T) {
 	p := openPipeline(t, golden.Path(t, "tiny-sd1"))
 	long := strings.Repeat("effusion ", 4000) // 36,000 bytes: over the limit for a prompt, not for Encode
@@ -162,11 +163,39 @@ func TestTruncationWarning(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := warn.String()
-	if !strings.Contains(msg, "longer than 75 tokens") || !strings.Contains(msg, "dropped: \"fusion effusion") || !strings.Contains(msg, "… (35464 more characters)") || len(msg) > 400 {
+	if !strings.Contains(msg, "longer than 75 tokens") || !strings.Contains(msg, "dropped: \"fusion effusion") || !strings.Contains(msg, " … (35464 characters) … ") || len(msg) > 400 {
 		t.Errorf("warning (%d bytes): %q", len(msg), msg)
 	}
 	e2, _ := p.Encode(strings.Repeat("effusion ", 75)+"cardiomegaly", nil)
 	if !slices.Equal(e1, e2) {
 		t.Error("the states of a truncated prompt differ from those of its first 75 tokens")
+	}
+}
+
+// TestImagesOfADraw: making only image k of a NumImages draw gives the
+// image the whole draw gives at k, for a deterministic sampler and for an
+// ancestral one (whose step noise is drawn for all NumImages images).
+func TestImagesOfADraw(t *testing.T) {
+	p := openPipeline(t, golden.Path(t, "tiny-sd1"))
+	for _, sched := range []string{"", "euler-a"} {
+		o := Options{Prompt: "Cardiomegaly.", Seed: 11, Steps: 3, Guidance: 4, Width: 64, Height: 64, NumImages: 3, Scheduler: sched}
+		all, err := p.Generate(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Images = []int{0, 2}
+		some, err := p.Generate(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(some.Images) != 2 || !slices.Equal(some.Images[0].Pix, all.Images[0].Pix) || !slices.Equal(some.Images[1].Pix, all.Images[2].Pix) {
+			t.Errorf("%q: images 0 and 2 made alone differ from those of the whole draw", sched)
+		}
+		if slices.Equal(all.Images[1].Pix, all.Images[2].Pix) {
+			t.Fatal("images 1 and 2 of the draw are equal: the test would not see a wrong pick")
+		}
+	}
+	if err := p.Validate(Options{Prompt: "x", Steps: 2, Width: 64, Height: 64, NumImages: 2, Images: []int{2}}); err == nil || !strings.Contains(err.Error(), "below num-images 2") {
+		t.Errorf("index out of range: %v", err)
 	}
 }

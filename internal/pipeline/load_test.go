@@ -197,6 +197,10 @@ func TestLoaderErrors(t *testing.T) {
 			os.Remove(filepath.Join(dir, unetST))
 			write(t, filepath.Join(dir, "unet", "diffusion_pytorch_model.bin"), "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.")
 		}, []string{filepath.Join("unet", "diffusion_pytorch_model.bin"), "format before PyTorch 1.6"}},
+		{"weights path is a folder", "tiny-sd1", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, unetST))
+			os.Mkdir(filepath.Join(dir, unetST), 0o755)
+		}, []string{unetST, "not a regular file (a directory)"}},
 		{"single-file checkpoint", "tiny-sd1", func(t *testing.T, dir string) {
 			os.Rename(filepath.Join(dir, unetST), filepath.Join(dir, "unet", "model.ckpt"))
 		}, []string{"only model.ckpt found", "diffusion_pytorch_model.bin"}},
@@ -312,6 +316,9 @@ func TestVariantsAndShards(t *testing.T) {
 	}
 	if c := load("").Components[1]; c.DTypes()[0] != weights.F32 {
 		t.Errorf("default variant picked %v", c.DTypes())
+	}
+	if c := load("bf16").Components[1]; c.DTypes()[0] != weights.F32 {
+		t.Errorf("a missing bf16 variant did not fall back to full precision: %v", c.DTypes())
 	}
 	c := load("fp16").Components[1]
 	if c.DTypes()[0] != weights.F16 || c.Params != wantParams["tiny-sd1"]["unet"] || !strings.HasSuffix(c.Files[0], ".fp16.safetensors") {

@@ -73,7 +73,8 @@ func (p *Pipeline) samplerConfig(name string) sampler.Config {
 	return p.other
 }
 
-// maxDroppedShown bounds the dropped text a truncation warning quotes.
+// maxDroppedShown bounds the dropped text a truncation warning quotes (its
+// start and its end).
 const maxDroppedShown = 200
 
 // Encode returns the text encoder's last_hidden_state [1, L, D] for a
@@ -87,7 +88,8 @@ func (p *Pipeline) Encode(prompt string, warn io.Writer) ([]float32, error) {
 	if enc.Truncated && warn != nil {
 		dropped := enc.Dropped
 		if r := []rune(dropped); len(r) > maxDroppedShown {
-			dropped = fmt.Sprintf("%s… (%d more characters)", string(r[:maxDroppedShown]), len(r)-maxDroppedShown)
+			head, tail := r[:maxDroppedShown*3/4], r[len(r)-maxDroppedShown/4:]
+			dropped = fmt.Sprintf("%s … (%d characters) … %s", string(head), len(r)-len(head)-len(tail), string(tail))
 		}
 		fmt.Fprintf(warn, "roentgen: warning: the prompt is longer than %d tokens; these words were dropped: %q\n", p.Tokenizer.MaxLength()-2, dropped)
 	}

@@ -88,6 +88,10 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 				pred = guide(out, float32(o.Guidance))
 			}
 			latents = s.Step(pred, i, latents, noise)
+			if !allFinite(latents) {
+				return fmt.Errorf("denoising step %d of %d (timestep %g) gave latents that are not finite (NaN or Inf): the guidance %g may be too large, or the weights or the scheduler config are broken",
+					i+1, len(r.res.Timesteps), t, o.Guidance)
+			}
 			r.emit(Event{Stage: "denoise", Step: i + 1, Total: len(r.res.Timesteps), Elapsed: time.Since(start)})
 		}
 		return nil
@@ -128,4 +132,14 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 func freeScratch() {
 	kernels.DropScratch()
 	debug.FreeOSMemory()
+}
+
+// allFinite reports whether no value of xs is NaN or ±Inf.
+func allFinite(xs []float32) bool {
+	for _, x := range xs {
+		if x-x != 0 { // NaN and ±Inf give NaN
+			return false
+		}
+	}
+	return true
 }

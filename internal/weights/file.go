@@ -34,6 +34,9 @@ func Open(path string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, map[bool]string{true: "a directory", false: "mode " + st.Mode().Type().String()}[st.IsDir()])
+	}
 	size := st.Size()
 	if size < 8 {
 		_, _, err := parseHeader(path, make([]byte, 8), size)

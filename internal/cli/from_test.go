@@ -1,0 +1,83 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/roentgen-dev/roentgen/internal/golden"
+)
+
+// TestFromRemakesOneImageWithItsModel: --from an image of a three-image
+// draw made with another model than the default remakes that image alone,
+// byte for byte, with the recorded model; an explicit --model with other
+// weights warns; --num-images remakes the whole draw; an empty prompt
+// round-trips.
+func TestFromRemakesOneImageWithItsModel(t *testing.T) {
+	dir := t.TempDir()
+	model := golden.Path(t, "tiny-sd2")
+	out := filepath.Join(dir, "cm.png")
+	if _, errs, code := run(t, "generate", "--model", model, "--prompt", "Cardiomegaly.", "--seed", "7", "--steps", "3", "--num-images", "3", "--out", out); code != 0 {
+		t.Fatal(errs)
+	}
+	again := filepath.Join(dir, "again.png")
+	if _, errs, code := run(t, "generate", "--from", filepath.Join(dir, "cm-2.png"), "--out", again); code != 0 {
+		t.Fatal(errs)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "cm-2.png"))
+	got, _ := os.ReadFile(again)
+	if !bytes.Equal(got, want) {
+		t.Error("--from cm-2.png did not remake cm-2.png")
+	}
+	if _, errs, code := run(t, "generate", "--model", golden.Path(t, "tiny-sd1"), "--from", again, "--out", filepath.Join(dir, "x.png")); code != 0 ||
+		!strings.Contains(errs, "the image was made by other weights") {
+		t.Errorf("other model: exit %d, %q", code, errs)
+	}
+	if _, errs, code := run(t, "generate", "--from", again, "--num-images", "3", "--out", filepath.Join(dir, "all.png")); code != 0 {
+		t.Fatal(errs)
+	}
+	got, _ = os.ReadFile(filepath.Join(dir, "all-2.png"))
+	if !bytes.Equal(got, want) {
+		t.Error("--from with --num-images 3 did not remake the draw")
+	}
+	empty := filepath.Join(dir, "empty.png")
+	if _, errs, code := run(t, "generate", "--prompt", "", "--steps", "2", "--out", empty); code != 0 {
+		t.Fatal(errs)
+	}
+	if _, errs, code := run(t, "generate", "--from", empty, "--out", filepath.Join(dir, "empty2.png")); code != 0 {
+		t.Errorf("empty prompt: exit %d: %s", code, errs)
+	}
+}
+
+// TestOutputMustBeAFile: --out naming a directory, a FIFO or a symlink to
+// nothing fails before any work; a symlink to a file is written through.
+func TestOutputMustBeAFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Symlink(filepath.Join(dir, "nowhere.png"), filepath.Join(dir, "dangling.png"))
+	os.WriteFile(filepath.Join(dir, "real.png"), []byte("old"), 0o644)
+	os.Symlink("real.png", filepath.Join(dir, "link.png"))
+	for out, want := range map[string]string{dir: "is a directory", fifo: "is not a regular file (a named pipe)", filepath.Join(dir, "dangling.png"): "symlink to a missing file"} {
+		if _, errs, code := run(t, "generate", "--prompt", "x", "--steps", "1", "--out", out); code != 2 || !strings.Contains(errs, want) || strings.Contains(errs, "wrote") {
+			t.Errorf("--out %s: exit %d, %q; want exit 2 and %q", out, code, errs, want)
+		}
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Error("the FIFO was replaced")
+	}
+	if _, errs, code := run(t, "generate", "--prompt", "x", "--steps", "1", "--out", filepath.Join(dir, "link.png")); code != 0 {
+		t.Fatal(errs)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "real.png")); len(b) < 100 {
+		t.Error("the symlink's target was not written")
+	}
+	if st, _ := os.Lstat(filepath.Join(dir, "link.png")); st.Mode()&os.ModeSymlink == 0 {
+		t.Error("the symlink was replaced")
+	}
+}
