@@ -36,6 +36,23 @@ type Arch struct {
 	Eps                                                float32
 }
 
+// Bounds on the config values that size the encoder, far above any CLIP
+// text model (SD: vocabulary 49408, 768 to 1280 wide, 12 to 32 layers, 77
+// positions), so that a hostile config fails here rather than making
+// NewTextEncoder declare millions of tensors or shapes that overflow.
+var bounds = []struct {
+	field string
+	limit int
+	value func(Config) int
+}{
+	{"vocab_size", 1 << 20, func(c Config) int { return c.VocabSize }},
+	{"hidden_size", 1 << 16, func(c Config) int { return c.HiddenSize }},
+	{"intermediate_size", 1 << 18, func(c Config) int { return c.IntermediateSize }},
+	{"num_hidden_layers", 1000, func(c Config) int { return c.NumHiddenLayers }},
+	{"num_attention_heads", 1 << 16, func(c Config) int { return c.NumAttentionHeads }},
+	{"max_position_embeddings", 1 << 16, func(c Config) int { return c.MaxPositionEmbeddings }},
+}
+
 // ParseConfig decodes and validates text_encoder/config.json. A nested
 // CLIPConfig (with a text_config key) is not a text encoder and is rejected.
 func ParseConfig(file string, data []byte) (Config, Arch, error) {
@@ -61,7 +78,13 @@ func ParseConfig(file string, data []byte) (Config, Arch, error) {
 		return c, a, fmt.Errorf("%s: model_type %q is not a CLIP text model (clip_text_model)", file, c.ModelType)
 	case c.VocabSize <= 0 || c.HiddenSize <= 0 || c.IntermediateSize <= 0 || c.NumHiddenLayers <= 0 || c.MaxPositionEmbeddings <= 0:
 		return c, a, fmt.Errorf("%s: vocab_size, hidden_size, intermediate_size, num_hidden_layers and max_position_embeddings must be positive", file)
-	case c.NumAttentionHeads <= 0 || c.HiddenSize%c.NumAttentionHeads != 0:
+	}
+	for _, b := range bounds {
+		if v := b.value(c); v > b.limit {
+			return c, a, fmt.Errorf("%s: %s = %d is above %d, far beyond any real model", file, b.field, v, b.limit)
+		}
+	}
+	if c.NumAttentionHeads <= 0 || c.HiddenSize%c.NumAttentionHeads != 0 {
 		return c, a, fmt.Errorf("%s: hidden_size %d is not divisible by num_attention_heads %d", file, c.HiddenSize, c.NumAttentionHeads)
 	}
 	a.HeadDim = c.HiddenSize / c.NumAttentionHeads

@@ -308,14 +308,19 @@ func parseVocab(data []byte, name string) (*vocabulary.Vocabulary, error) {
 	}
 	terms := make([]string, len(ids))
 	seen := make([]bool, len(ids))
+	var outside []string
 	for term, id := range ids {
 		if id < 0 || id >= len(ids) {
-			return nil, fmt.Errorf("clip: %s: token %q has id %d, want ids 0..%d", name, term, id, len(ids)-1)
+			outside = append(outside, term)
+			continue
 		}
 		if seen[id] {
 			return nil, fmt.Errorf("clip: %s: id %d is used by both %q and %q", name, id, terms[id], term)
 		}
 		terms[id], seen[id] = term, true
+	}
+	if len(outside) > 0 {
+		return nil, idGapError(ids, seen, outside, name)
 	}
 	vocab := vocabulary.NewVocabulary()
 	for _, term := range terms {
@@ -324,11 +329,38 @@ func parseVocab(data []byte, name string) (*vocabulary.Vocabulary, error) {
 	return vocab, nil
 }
 
+// idGapError explains ids outside 0..N-1: some id below N then has no
+// token. Usually a token was deleted, so a missing CLIP special token is
+// named first (a vocabulary without <|startoftext|> otherwise reads as
+// <|endoftext|> having a wrong id).
+func idGapError(ids map[string]int, seen []bool, outside []string, name string) error {
+	slices.Sort(outside)
+	term := outside[0]
+	gap := fmt.Sprintf("no token has id %d, and %q has id %d; want ids 0..%d", slices.Index(seen, false), term, ids[term], len(ids)-1)
+	var missing []string
+	for _, tok := range []string{startOfText, endOfText} {
+		if _, ok := ids[tok]; !ok {
+			missing = append(missing, strconv.Quote(tok))
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return fmt.Errorf("clip: %s: %s", name, gap)
+	case 1:
+		return fmt.Errorf("clip: %s: %s is missing (%s)", name, missing[0], gap)
+	}
+	return fmt.Errorf("clip: %s: %s are missing (%s)", name, strings.Join(missing, " and "), gap)
+}
+
 // parseMerges reads merges.txt the way CLIPTokenizer does (strip, split lines, drop the first line,
 // keep at most maxMergeLines, rank = line order; a repeated pair keeps its last rank) into a
 // gotokenizers merge map. Both symbols and their concatenation must be in the vocabulary.
 func parseMerges(data []byte, name string, vocab *vocabulary.Vocabulary) (*bpemodel.MergeMap, error) {
 	lines := strings.Split(strings.TrimFunc(string(data), isPySpace), "\n")[1:]
+	if len(lines) == 0 {
+		// CLIPTokenizer would silently split every word into letters.
+		return nil, fmt.Errorf("clip: %s: no merges after the header line; CLIP's BPE needs its merge list", name)
+	}
 	if len(lines) > maxMergeLines {
 		lines = lines[:maxMergeLines]
 	}

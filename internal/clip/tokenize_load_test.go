@@ -1,6 +1,7 @@
 package clip
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -113,5 +114,53 @@ func TestLoadTokenizerErrors(t *testing.T) {
 	}
 	if _, err := LoadTokenizer(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("missing folder: no error")
+	}
+}
+
+// TestLoadTokenizerBrokenVocabMerges checks the messages for a vocab.json
+// that lost a special token (named, rather than blaming the last token's
+// id) and for a merges.txt without merges (refused, rather than encoding
+// every word letter by letter).
+func TestLoadTokenizerBrokenVocabMerges(t *testing.T) {
+	full := fixtureFile(t, "tiny-sd1", vocabFile)
+	merges := fixtureFile(t, "tiny-sd1", mergesFile)
+	without := func(drop ...string) []byte {
+		var ids map[string]int
+		if err := json.Unmarshal(full, &ids); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range drop {
+			delete(ids, d)
+		}
+		b, err := json.Marshal(ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, tc := range []struct {
+		name         string
+		vocab, merge []byte
+		want         string
+	}{
+		{"no startoftext", without(startOfText), merges,
+			`clip: vocab.json: "<|startoftext|>" is missing (no token has id 49406, and "<|endoftext|>" has id 49407; want ids 0..49406)`},
+		{"no specials", without(startOfText, endOfText), merges,
+			`clip: CLIPTokenizer default bos_token: "<|startoftext|>" is not in vocab.json`},
+		{"no specials and a gap", []byte(`{"a": 0, "b": 2}`), merges,
+			`clip: vocab.json: "<|startoftext|>" and "<|endoftext|>" are missing (no token has id 1, and "b" has id 2; want ids 0..1)`},
+		{"gap", []byte(`{"<|startoftext|>": 0, "<|endoftext|>": 1, "a": 3}`), merges,
+			`clip: vocab.json: no token has id 2, and "a" has id 3; want ids 0..2`},
+		{"empty merges", full, []byte{}, "clip: merges.txt: no merges after the header line; CLIP's BPE needs its merge list"},
+		{"header only", full, []byte("#version: 0.2\n\n"), "clip: merges.txt: no merges after the header line; CLIP's BPE needs its merge list"},
+	} {
+		_, err := LoadTokenizerFS(fstest.MapFS{vocabFile: {Data: tc.vocab}, mergesFile: {Data: tc.merge}})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.name, err, tc.want)
+		}
+	}
+	// One merge after the header is enough.
+	if _, err := LoadTokenizerFS(fstest.MapFS{vocabFile: {Data: full}, mergesFile: {Data: []byte("#version: 0.2\ni n\n")}}); err != nil {
+		t.Errorf("one merge: %v", err)
 	}
 }

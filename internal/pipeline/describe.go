@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/roentgen-dev/roentgen/internal/diffusers"
@@ -57,23 +56,16 @@ func Describe(m *Models) (Description, error) {
 	if err != nil {
 		return d, err
 	}
-	var sc struct {
-		Class      string `json:"_class_name"`
-		Prediction string `json:"prediction_type"`
-	}
-	if err := json.Unmarshal(data, &sc); err != nil {
-		return d, fmt.Errorf("%s: malformed JSON: %v", file, err)
-	}
-	if sc.Prediction == "" {
-		sc.Prediction = "epsilon"
-	}
 	cfg, err := sampler.ParseConfig(data)
 	if err != nil {
 		return d, fmt.Errorf("%s: %w", file, err)
 	}
 	_, _, notes := schedulerFixups(cfg)
 	d.Notes = append(append(d.Notes, m.Notes...), notes...)
-	d.Scheduler, d.Prediction = sc.Class, sc.Prediction
+	d.Scheduler, d.Prediction = cfg.ClassName, "epsilon"
+	if cfg.PredictionType != nil {
+		d.Prediction = *cfg.PredictionType
+	}
 	tok, err := LoadTokenizer(f)
 	if err != nil {
 		return d, err

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -14,34 +16,34 @@ import (
 // takes the default of whichever scheduler class is built from it, as
 // diffusers' SchedulerClass.from_config does. Unknown keys are ignored.
 type Config struct {
-	ClassName         string     `json:"_class_name"`
-	NumTrainTimesteps *int       `json:"num_train_timesteps"`
-	BetaStart         *float64   `json:"beta_start"`
-	BetaEnd           *float64   `json:"beta_end"`
-	BetaSchedule      *string    `json:"beta_schedule"`
-	TrainedBetas      []float64  `json:"trained_betas"`
-	StepsOffset       *int       `json:"steps_offset"`
-	TimestepSpacing   *string    `json:"timestep_spacing"`
-	PredictionType    *string    `json:"prediction_type"`
-	SetAlphaToOne     *bool      `json:"set_alpha_to_one"`
-	ClipSample        *bool      `json:"clip_sample"`
-	ClipSampleRange   *float64   `json:"clip_sample_range"`
-	Thresholding      *bool      `json:"thresholding"`
-	SkipPRKSteps      *bool      `json:"skip_prk_steps"`
-	UseKarrasSigmas   *bool      `json:"use_karras_sigmas"`
-	SigmaMin          *float64   `json:"sigma_min"`
-	SigmaMax          *float64   `json:"sigma_max"`
-	InterpolationType *string    `json:"interpolation_type"`
-	TimestepType      *string    `json:"timestep_type"`
-	RescaleZeroSNR    *bool      `json:"rescale_betas_zero_snr"`
-	SolverOrder       *int       `json:"solver_order"`
-	AlgorithmType     *string    `json:"algorithm_type"`
-	SolverType        *string    `json:"solver_type"`
-	LowerOrderFinal   *bool      `json:"lower_order_final"`
-	EulerAtFinal      *bool      `json:"euler_at_final"`
-	UseLuLambdas      *bool      `json:"use_lu_lambdas"`
-	LambdaMinClipped  *jsonFloat `json:"lambda_min_clipped"`
-	VarianceType      *string    `json:"variance_type"`
+	ClassName         string      `json:"_class_name"`
+	NumTrainTimesteps *int        `json:"num_train_timesteps"`
+	BetaStart         *jsonFloat  `json:"beta_start"`
+	BetaEnd           *jsonFloat  `json:"beta_end"`
+	BetaSchedule      *string     `json:"beta_schedule"`
+	TrainedBetas      []jsonFloat `json:"trained_betas"`
+	StepsOffset       *int        `json:"steps_offset"`
+	TimestepSpacing   *string     `json:"timestep_spacing"`
+	PredictionType    *string     `json:"prediction_type"`
+	SetAlphaToOne     *bool       `json:"set_alpha_to_one"`
+	ClipSample        *bool       `json:"clip_sample"`
+	ClipSampleRange   *float64    `json:"clip_sample_range"`
+	Thresholding      *bool       `json:"thresholding"`
+	SkipPRKSteps      *bool       `json:"skip_prk_steps"`
+	UseKarrasSigmas   *bool       `json:"use_karras_sigmas"`
+	SigmaMin          *float64    `json:"sigma_min"`
+	SigmaMax          *float64    `json:"sigma_max"`
+	InterpolationType *string     `json:"interpolation_type"`
+	TimestepType      *string     `json:"timestep_type"`
+	RescaleZeroSNR    *bool       `json:"rescale_betas_zero_snr"`
+	SolverOrder       *int        `json:"solver_order"`
+	AlgorithmType     *string     `json:"algorithm_type"`
+	SolverType        *string     `json:"solver_type"`
+	LowerOrderFinal   *bool       `json:"lower_order_final"`
+	EulerAtFinal      *bool       `json:"euler_at_final"`
+	UseLuLambdas      *bool       `json:"use_lu_lambdas"`
+	LambdaMinClipped  *jsonFloat  `json:"lambda_min_clipped"`
+	VarianceType      *string     `json:"variance_type"`
 
 	// UseDefaultValues lists keys diffusers filled with defaults when it saved
 	// the file; from_config drops them so the target class's defaults apply.
@@ -50,8 +52,12 @@ type Config struct {
 
 // jsonFloat accepts a JSON number or the non-finite spellings that Python's
 // json module writes ("-inf" strings in the fixtures, bare -Infinity/NaN in
-// files saved by diffusers, which sanitize rewrites to strings).
+// files saved by diffusers, which sanitize rewrites to strings), so that a
+// key which must be finite is refused by validate with its name and value
+// rather than as a JSON string.
 type jsonFloat float64
+
+var float64Type = reflect.TypeFor[float64]()
 
 func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 	var s string
@@ -71,7 +77,8 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 	case "nan":
 		*f = jsonFloat(math.NaN())
 	default:
-		return fmt.Errorf("lambda_min_clipped: not a number: %q", s)
+		// encoding/json fills in the field's name (ParseConfig quotes it).
+		return &json.UnmarshalTypeError{Value: "string " + strconv.Quote(s), Type: float64Type}
 	}
 	return nil
 }
@@ -197,6 +204,12 @@ func (c *Config) validate() error {
 	if c.NumTrainTimesteps != nil && *c.NumTrainTimesteps < 2 {
 		return fmt.Errorf("scheduler config: num_train_timesteps %d is below 2", *c.NumTrainTimesteps)
 	}
+	if c.NumTrainTimesteps != nil && *c.NumTrainTimesteps > maxTrainTimesteps {
+		return fmt.Errorf("scheduler config: num_train_timesteps %d is above %d (Stable Diffusion trains with 1000)", *c.NumTrainTimesteps, maxTrainTimesteps)
+	}
+	if err := c.validateBetas(); err != nil {
+		return err
+	}
 	if c.TrainedBetas != nil && len(c.TrainedBetas) != c.trainSteps() {
 		return fmt.Errorf("scheduler config: trained_betas has %d values, num_train_timesteps is %d", len(c.TrainedBetas), c.trainSteps())
 	}
@@ -219,6 +232,58 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// maxTrainTimesteps bounds num_train_timesteps, the length of the training
+// noise schedule that every scheduler allocates several arrays of: Stable
+// Diffusion and every diffusers scheduler default use 1000, so a thousand
+// times that still costs only a few MB, while a hostile 10^12 would exhaust
+// memory.
+const maxTrainTimesteps = 1_000_000
+
+// validateBetas checks the betas the schedule is built from: trained_betas
+// when given, else beta_start and beta_end for the linear and scaled_linear
+// schedules (squaredcos_cap_v2 does not read them). A beta is a per-step
+// noise variance, so it must lie in (0, 1), in float64 and in the float32
+// torch tensor diffusers keeps: 0 or less, 1 or more, or NaN give
+// alphas_cumprod values of 0, 1 or NaN, and a silently black image. The
+// order of beta_start and beta_end is not checked: diffusers accepts a
+// decreasing schedule, whose alphas_cumprod still decreases.
+func (c *Config) validateBetas() error {
+	if c.TrainedBetas != nil {
+		for i, b := range c.TrainedBetas {
+			if msg := betaProblem(float64(b)); msg != "" {
+				return fmt.Errorf("scheduler config: trained_betas[%d] %s; trained_betas must be finite numbers in (0, 1)", i, msg)
+			}
+		}
+		return nil
+	}
+	if c.BetaSchedule != nil && *c.BetaSchedule != "linear" && *c.BetaSchedule != "scaled_linear" {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		v    *jsonFloat
+	}{{"beta_start", c.BetaStart}, {"beta_end", c.BetaEnd}} {
+		if f.v == nil {
+			continue // the classes' defaults, 0.0001 and 0.02
+		}
+		if msg := betaProblem(float64(*f.v)); msg != "" {
+			return fmt.Errorf("scheduler config: %s %s; it must be a finite number in (0, 1)", f.name, msg)
+		}
+	}
+	return nil
+}
+
+// betaProblem describes why b cannot be a beta, or returns "".
+func betaProblem(b float64) string {
+	switch b32 := float32(b); {
+	case !(b > 0 && b < 1):
+		return fmt.Sprintf("is %g, outside (0, 1)", b)
+	case !(b32 > 0 && b32 < 1):
+		return fmt.Sprintf("is %g, which rounds to %g in float32 (the dtype of diffusers' betas)", b, b32)
+	}
+	return ""
 }
 
 func (c *Config) trainSteps() int {

@@ -54,6 +54,14 @@ func TestParseConfigErrors(t *testing.T) {
 		{`{"solver_order": 4}`, "solver_order"},
 		{`{"steps_offset": -1}`, "steps_offset"},
 		{`{"lambda_min_clipped": "low"}`, "lambda_min_clipped"},
+		{`{"num_train_timesteps": 1000000000000}`, "num_train_timesteps"},
+		{`{"beta_end": 2.0}`, "beta_end"},
+		{`{"beta_start": -1}`, "beta_start"},
+		{`{"beta_schedule": "scaled_linear", "beta_end": 1}`, "beta_end"},
+		{`{"beta_start": NaN}`, "beta_start"},
+		{`{"beta_start": 1e-50}`, "beta_start"},
+		{`{"num_train_timesteps": 2, "trained_betas": [0.1, NaN]}`, "trained_betas"},
+		{`{"num_train_timesteps": 2, "trained_betas": [0.1, "x"]}`, "trained_betas"},
 	} {
 		_, err := ParseConfig([]byte(tc.json))
 		if err == nil {
@@ -176,5 +184,65 @@ func TestStepsPastTheSchedule(t *testing.T) {
 		if _, err := New(name, cfg, 999, Options{}); err != nil {
 			t.Errorf("%s with 999 steps: %v", name, err)
 		}
+	}
+}
+
+// TestParseConfigBounds checks the exact messages of the schedule's bounds:
+// a num_train_timesteps that would exhaust memory, betas outside (0, 1)
+// that would give a black image, and Python's bare NaN in trained_betas,
+// and that values at the edges of the bounds still load.
+func TestParseConfigBounds(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{`{"num_train_timesteps": 1000000000000}`,
+			"scheduler config: num_train_timesteps 1000000000000 is above 1000000 (Stable Diffusion trains with 1000)"},
+		{`{"num_train_timesteps": 1000001}`,
+			"scheduler config: num_train_timesteps 1000001 is above 1000000 (Stable Diffusion trains with 1000)"},
+		{`{"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 2.0}`,
+			"scheduler config: beta_end is 2, outside (0, 1); it must be a finite number in (0, 1)"},
+		{`{"beta_start": -1}`,
+			"scheduler config: beta_start is -1, outside (0, 1); it must be a finite number in (0, 1)"},
+		{`{"beta_start": 0}`,
+			"scheduler config: beta_start is 0, outside (0, 1); it must be a finite number in (0, 1)"},
+		{`{"beta_end": Infinity}`,
+			"scheduler config: beta_end is +Inf, outside (0, 1); it must be a finite number in (0, 1)"},
+		{`{"beta_start": 1e-50}`,
+			"scheduler config: beta_start is 1e-50, which rounds to 0 in float32 (the dtype of diffusers' betas); it must be a finite number in (0, 1)"},
+		{`{"num_train_timesteps": 3, "trained_betas": [0.1, NaN, 0.2]}`,
+			"scheduler config: trained_betas[1] is NaN, outside (0, 1); trained_betas must be finite numbers in (0, 1)"},
+		{`{"trained_betas": [NaN]}`,
+			"scheduler config: trained_betas[0] is NaN, outside (0, 1); trained_betas must be finite numbers in (0, 1)"},
+		{`{"num_train_timesteps": 2, "trained_betas": [0.1, 1.5]}`,
+			"scheduler config: trained_betas[1] is 1.5, outside (0, 1); trained_betas must be finite numbers in (0, 1)"},
+		{`{"num_train_timesteps": 2, "trained_betas": [0.1, "x"]}`,
+			`scheduler config: field trained_betas: got JSON string "x", want float64`},
+	} {
+		_, err := ParseConfig([]byte(tc.json))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.json, err, tc.want)
+		}
+	}
+	// Betas are not read by squaredcos_cap_v2, nor when trained_betas are
+	// given; a decreasing linear schedule is accepted, as by diffusers.
+	for _, js := range []string{
+		`{"beta_schedule": "squaredcos_cap_v2", "beta_start": 2, "beta_end": -1}`,
+		`{"num_train_timesteps": 2, "beta_end": 2, "trained_betas": [0.5, 0.999]}`,
+		`{"beta_start": 0.02, "beta_end": 0.0001}`,
+		`{"beta_start": 1e-9, "beta_end": 0.999}`,
+	} {
+		if _, err := ParseConfig([]byte(js)); err != nil {
+			t.Errorf("%s: %v", js, err)
+		}
+	}
+	// The bound itself builds a sampler, quickly and with the right grid.
+	c := mustParse(t, `{"num_train_timesteps": 1000000, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012}`)
+	ac, err := alphasCumprod(c.resolve(classEuler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ac) != maxTrainTimesteps || !(ac[0] > 0.999 && ac[0] < 1) || !(ac[len(ac)-1] >= 0 && ac[len(ac)-1] < 1e-3) {
+		t.Errorf("alphas_cumprod: %d values, first %v last %v", len(ac), ac[0], ac[len(ac)-1])
+	}
+	if _, err := New("euler", c, 20, Options{}); err != nil {
+		t.Errorf("euler with 1000000 training steps: %v", err)
 	}
 }

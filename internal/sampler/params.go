@@ -59,10 +59,19 @@ func (c Config) resolve(class string) params {
 		lowerOrderFinal: true, lambdaMinClipped: math.Inf(-1),
 	}
 	setInt(&p.trainSteps, c.NumTrainTimesteps)
-	setFloat(&p.betaStart, c.BetaStart)
-	setFloat(&p.betaEnd, c.BetaEnd)
+	if c.BetaStart != nil {
+		p.betaStart = float64(*c.BetaStart)
+	}
+	if c.BetaEnd != nil {
+		p.betaEnd = float64(*c.BetaEnd)
+	}
 	setString(&p.betaSchedule, c.BetaSchedule)
-	p.trainedBetas = c.TrainedBetas
+	if c.TrainedBetas != nil {
+		p.trainedBetas = make([]float64, len(c.TrainedBetas))
+		for i, b := range c.TrainedBetas {
+			p.trainedBetas[i] = float64(b)
+		}
+	}
 	setInt(&p.stepsOffset, c.StepsOffset)
 	setString(&p.prediction, c.PredictionType)
 

@@ -50,6 +50,40 @@ func (c Config) unsupported() error {
 	return nil
 }
 
+// Bounds on the config values that size the network, far above any model
+// diffusers ships (SD 1.x/2.x: 4 blocks of at most 1280 channels, 2 resnets
+// per down block, 1 transformer layer, sample_size 64 or 96; SDXL: 3 blocks,
+// up to 10 transformer layers, 70 in all). New declares every tensor the
+// config describes before the weights are checked, so without them a hostile
+// config makes it run for hours and fill memory, or overflows shapes.
+const (
+	maxBlocks            = 16      // entries of block_out_channels
+	maxChannels          = 1 << 16 // in/out channels, block_out_channels, cross_attention_dim, norm_num_groups
+	maxTimeDim           = 1 << 18 // time_embedding_dim (by default 4 x block_out_channels[0])
+	maxLayersPerBlock    = 100     // layers_per_block
+	maxTransformerDepth  = 100     // transformer_layers_per_block, reverse_transformer_layers_per_block
+	maxTransformerLayers = 2000    // the model's transformer layers in all
+	maxKernel            = 31      // conv_in_kernel, conv_out_kernel
+	// maxSampleSize keeps the default image, sample_size latent cells of 8
+	// pixels (the VAE's scale factor), within roentgen's 16384 pixels a side.
+	maxSampleSize = 16384 / 8
+)
+
+// checkCount returns an error when field (a single value or entry i of a
+// per-block list) is outside 1..limit.
+func checkCount(field string, i int, list bool, v, limit int) error {
+	if list {
+		field = fmt.Sprintf("%s[%d]", field, i)
+	}
+	switch {
+	case v < 1:
+		return fmt.Errorf("%s = %d must be at least 1", field, v)
+	case v > limit:
+		return fmt.Errorf("%s = %d is above %d, far beyond any real model", field, v, limit)
+	}
+	return nil
+}
+
 func (c Config) arch() (Arch, error) {
 	if err := c.unsupported(); err != nil {
 		return Arch{}, err
@@ -58,6 +92,8 @@ func (c Config) arch() (Arch, error) {
 	switch {
 	case n == 0:
 		return Arch{}, fmt.Errorf("block_out_channels is empty")
+	case n > maxBlocks:
+		return Arch{}, fmt.Errorf("block_out_channels has %d entries, more than %d blocks, far beyond any real model", n, maxBlocks)
 	case len(c.DownBlockTypes) != n || len(c.UpBlockTypes) != n:
 		return Arch{}, fmt.Errorf("down_block_types (%d), up_block_types (%d) and block_out_channels (%d) must have the same length", len(c.DownBlockTypes), len(c.UpBlockTypes), n)
 	case c.InChannels <= 0 || c.OutChannels <= 0:
@@ -65,7 +101,24 @@ func (c Config) arch() (Arch, error) {
 	case c.NormNumGroups <= 0:
 		return Arch{}, fmt.Errorf("norm_num_groups must be positive")
 	}
+	for _, f := range []struct {
+		name     string
+		v, limit int
+	}{
+		{"in_channels", c.InChannels, maxChannels},
+		{"out_channels", c.OutChannels, maxChannels},
+		{"norm_num_groups", c.NormNumGroups, maxChannels},
+		{"conv_in_kernel", c.ConvInKernel, maxKernel},
+		{"conv_out_kernel", c.ConvOutKernel, maxKernel},
+	} {
+		if err := checkCount(f.name, 0, false, f.v, f.limit); err != nil {
+			return Arch{}, err
+		}
+	}
 	for i, ch := range c.BlockOutChannels {
+		if ch > maxChannels {
+			return Arch{}, fmt.Errorf("block_out_channels[%d] = %d is above %d, far beyond any real model", i, ch, maxChannels)
+		}
 		if ch <= 0 || ch%c.NormNumGroups != 0 {
 			return Arch{}, fmt.Errorf("block_out_channels[%d] = %d is not a positive multiple of norm_num_groups %d", i, ch, c.NormNumGroups)
 		}
@@ -91,24 +144,31 @@ func (c Config) arch() (Arch, error) {
 		return Arch{}, err
 	}
 	for i := range n {
-		switch {
-		case heads[i] <= 0 || heads[i] > c.BlockOutChannels[i]:
+		if heads[i] <= 0 || heads[i] > c.BlockOutChannels[i] {
 			return Arch{}, fmt.Errorf("attention_head_dim[%d] = %d heads must be between 1 and the block's %d channels", i, heads[i], c.BlockOutChannels[i])
-		case layers[i] < 1:
-			return Arch{}, fmt.Errorf("layers_per_block[%d] = %d must be at least 1", i, layers[i])
-		case depth[i] < 1:
-			return Arch{}, fmt.Errorf("transformer_layers_per_block[%d] = %d must be at least 1", i, depth[i])
+		}
+		if err := checkCount("layers_per_block", i, true, layers[i], maxLayersPerBlock); err != nil {
+			return Arch{}, err
+		}
+		if err := checkCount("transformer_layers_per_block", i, true, depth[i], maxTransformerDepth); err != nil {
+			return Arch{}, err
 		}
 	}
 	switch {
 	case cross[0] <= 0:
 		return Arch{}, fmt.Errorf("cross_attention_dim must be positive")
+	case cross[0] > maxChannels:
+		return Arch{}, fmt.Errorf("cross_attention_dim = %d is above %d, far beyond any real model", cross[0], maxChannels)
 	case c.SampleSize <= 0:
 		return Arch{}, fmt.Errorf("sample_size must be positive")
+	case c.SampleSize > maxSampleSize:
+		return Arch{}, fmt.Errorf("sample_size = %d is above %d: the default image side, sample_size x 8 pixels with Stable Diffusion's VAE, must be within roentgen's %d", c.SampleSize, maxSampleSize, maxSampleSize*8)
 	case c.NormEps <= 0:
 		return Arch{}, fmt.Errorf("norm_eps must be positive")
 	case c.TimeEmbeddingDim != nil && *c.TimeEmbeddingDim <= 0:
 		return Arch{}, fmt.Errorf("time_embedding_dim must be positive")
+	case c.TimeEmbeddingDim != nil && *c.TimeEmbeddingDim > maxTimeDim:
+		return Arch{}, fmt.Errorf("time_embedding_dim = %d is above %d, far beyond any real model", *c.TimeEmbeddingDim, maxTimeDim)
 	}
 	a := Arch{
 		In: c.InChannels, Out: c.OutChannels, C0: c.BlockOutChannels[0], TimeDim: 4 * c.BlockOutChannels[0],
@@ -153,6 +213,11 @@ func (c Config) arch() (Arch, error) {
 		if rdepth, err = c.ReverseTransformerLayers.PerBlock(n, "reverse_transformer_layers_per_block"); err != nil {
 			return Arch{}, err
 		}
+		for i, d := range rdepth {
+			if err := checkCount("reverse_transformer_layers_per_block", i, true, d, maxTransformerDepth); err != nil {
+				return Arch{}, err
+			}
+		}
 	}
 	prev := rev[0]
 	for i, t := range c.UpBlockTypes {
@@ -168,5 +233,21 @@ func (c Config) arch() (Arch, error) {
 		prev = b.Out
 		a.Up = append(a.Up, b)
 	}
+	if t := a.transformerLayers(); t > maxTransformerLayers {
+		return Arch{}, fmt.Errorf("layers_per_block and transformer_layers_per_block give %d transformer layers, more than %d, far beyond any real model (SDXL has 70)", t, maxTransformerLayers)
+	}
 	return a, nil
+}
+
+// transformerLayers counts the BasicTransformerBlocks of the model: one
+// Transformer2D of TransformerDepth layers per resnet of a cross-attention
+// block (one in the mid block).
+func (a Arch) transformerLayers() int {
+	t := a.Mid.Layers * a.Mid.TransformerDepth
+	for _, b := range append(slices.Clone(a.Down), a.Up...) {
+		if b.CrossAttn {
+			t += b.Layers * b.TransformerDepth
+		}
+	}
+	return t
 }

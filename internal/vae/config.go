@@ -52,11 +52,25 @@ func ParseConfig(file string, data []byte) (Config, Arch, error) {
 	return c, a, nil
 }
 
+// Bounds on the config values that size the decoder, far above any VAE
+// diffusers ships (SD: 4 blocks of at most 512 channels, 2 layers per block,
+// 4 latent channels), so that a hostile config fails here rather than
+// making New declare millions of tensors or shapes that overflow.
+const (
+	// maxBlocks keeps the scale factor, 2^(blocks-1) pixels per latent
+	// cell (8 for SD), within roentgen's 16384 pixels a side.
+	maxBlocks         = 15
+	maxChannels       = 1 << 16 // block_out_channels, latent_channels, out_channels, norm_num_groups
+	maxLayersPerBlock = 100
+)
+
 func (c Config) arch() (Arch, error) {
 	n := len(c.BlockOutChannels)
 	switch {
 	case n == 0:
 		return Arch{}, fmt.Errorf("block_out_channels is empty")
+	case n > maxBlocks:
+		return Arch{}, fmt.Errorf("block_out_channels has %d entries, more than %d: the scale factor 2^(entries-1) would exceed roentgen's 16384 pixels a side", n, maxBlocks)
 	case len(c.UpBlockTypes) != n:
 		return Arch{}, fmt.Errorf("up_block_types has %d entries, block_out_channels %d", len(c.UpBlockTypes), n)
 	case c.ActFn != "silu":
@@ -65,6 +79,14 @@ func (c Config) arch() (Arch, error) {
 		return Arch{}, fmt.Errorf("latent_channels, out_channels and layers_per_block must be positive")
 	case c.NormNumGroups <= 0:
 		return Arch{}, fmt.Errorf("norm_num_groups must be positive")
+	case c.LayersPerBlock > maxLayersPerBlock:
+		return Arch{}, fmt.Errorf("layers_per_block = %d is above %d, far beyond any real model", c.LayersPerBlock, maxLayersPerBlock)
+	case c.LatentChannels > maxChannels:
+		return Arch{}, fmt.Errorf("latent_channels = %d is above %d, far beyond any real model", c.LatentChannels, maxChannels)
+	case c.OutChannels > maxChannels:
+		return Arch{}, fmt.Errorf("out_channels = %d is above %d, far beyond any real model", c.OutChannels, maxChannels)
+	case c.NormNumGroups > maxChannels:
+		return Arch{}, fmt.Errorf("norm_num_groups = %d is above %d, far beyond any real model", c.NormNumGroups, maxChannels)
 	case c.ScalingFactor == 0:
 		return Arch{}, fmt.Errorf("scaling_factor must not be 0")
 	case c.ShiftFactor != nil && *c.ShiftFactor != 0:
@@ -76,6 +98,9 @@ func (c Config) arch() (Arch, error) {
 		}
 	}
 	for i, ch := range c.BlockOutChannels {
+		if ch > maxChannels {
+			return Arch{}, fmt.Errorf("block_out_channels[%d] = %d is above %d, far beyond any real model", i, ch, maxChannels)
+		}
 		if ch <= 0 || ch%c.NormNumGroups != 0 {
 			return Arch{}, fmt.Errorf("block_out_channels[%d] = %d is not a positive multiple of norm_num_groups %d", i, ch, c.NormNumGroups)
 		}
