@@ -24,9 +24,19 @@ func Seed(base uint64, index int) uint64 {
 	return (base + uint64(index)) & 0xffffffff
 }
 
+// A batch has at most MaxItems items (rows × images per prompt) and
+// MaxImagesPerPrompt images per row. No real dataset comes near (10^7
+// images take months of CPU time even at a second each), and they keep a
+// run's item list in memory small; seeds are (base + index) mod 2^32, so
+// beyond 2^32 items they would repeat anyway.
+const (
+	MaxItems           = 10_000_000
+	MaxImagesPerPrompt = 1_000_000
+)
+
 // Items lists a shard's items in index order.
 func Items(rows, perRow int, s Shard) []Item {
-	var out []Item
+	out := make([]Item, 0, max(rows*perRow-s.I+s.N-1, 0)/s.N)
 	for i := s.I; i < rows*perRow; i += s.N {
 		out = append(out, Item{Index: i, Row: i / perRow, Image: i % perRow})
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -80,17 +81,36 @@ func (j *Job) plan(entries []Entry) (*Plan, error) {
 		}
 		done[e.Index] = true
 	}
-	names := make(map[string]bool, len(items))
+	p.Todo = items[:0] // filtered in place: the item list is the largest thing a run holds
 	for _, it := range items {
-		names[j.FileName(it)] = true
 		if !done[it.Index] {
 			p.Todo = append(p.Todo, it)
 		}
 	}
-	p.Done = len(items) - len(p.Todo)
-	n, err := CleanTemp(j.Dir, func(name string) bool { return names[name] })
+	p.Done = p.Items - len(p.Todo)
+	n, err := CleanTemp(j.Dir, j.owns())
 	p.Cleaned = n
 	return p, err
+}
+
+// owns returns whether a file name is the output of one of the shard's
+// items: "<row stem>-<image><ext>" with the item in the shard.
+func (j *Job) owns() func(name string) bool {
+	rows := make(map[string]int, len(j.Prompts.Rows))
+	for _, r := range j.Prompts.Rows {
+		rows[r.Name] = r.ID
+	}
+	per := j.Settings.ImagesPerPrompt
+	return func(name string) bool {
+		i := strings.LastIndexByte(name, '-')
+		if i < 0 {
+			return false
+		}
+		row, ok := rows[name[:i]]
+		img, err := strconv.Atoi(strings.TrimSuffix(name[i+1:], j.Ext))
+		it := Item{Index: row*per + img, Row: row, Image: img}
+		return ok && err == nil && img >= 0 && img < per && j.Shard.Has(it.Index) && j.FileName(it) == name
+	}
 }
 
 // compatible checks that a manifest line was made by this job's prompt

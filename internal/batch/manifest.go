@@ -89,18 +89,23 @@ type Entry struct {
 
 func (e Entry) String() string { return fmt.Sprintf("%s:%d", e.Path, e.N) }
 
-// ReadManifest parses a manifest. A last line that is cut short or not
-// valid JSON is what a crash while appending leaves: it is dropped and its
-// byte offset returned as good (the length of the valid prefix); a bad
-// line anywhere else is an error.
+// ReadManifest parses a manifest; blank lines are skipped. A last line
+// that is cut short or not valid JSON is what a crash while appending
+// leaves: it is dropped and its byte offset returned as good (the length
+// of the valid prefix); a bad line anywhere else is an error naming it.
 func ReadManifest(path string) (entries []Entry, good int64, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, 0, err
 	}
 	lines := bytes.SplitAfter(data, []byte("\n"))
+	last := len(lines) - 1
+	for last > 0 && len(bytes.TrimSpace(lines[last])) == 0 {
+		last--
+	}
 	for i, raw := range lines {
-		if len(raw) == 0 {
+		if len(bytes.TrimSpace(raw)) == 0 {
+			good += int64(len(raw))
 			continue
 		}
 		var l Line
@@ -109,7 +114,7 @@ func ReadManifest(path string) (entries []Entry, good int64, err error) {
 			err = io.ErrUnexpectedEOF
 		}
 		if err != nil {
-			if i == len(lines)-1 || i == len(lines)-2 && len(lines[len(lines)-1]) == 0 {
+			if i == last {
 				return entries, good, nil // the torn last line
 			}
 			return nil, 0, fmt.Errorf("%s:%d: %v", path, i+1, err)

@@ -149,6 +149,39 @@ func TestReadManifestRejectsBadMiddleLine(t *testing.T) {
 	}
 }
 
+func TestReadManifestSkipsBlankLines(t *testing.T) {
+	dir := t.TempDir()
+	j := newJob(t, dir, All)
+	p := start(t, j)
+	makeItems(t, j, p, 2)
+	p.Manifest.Close()
+	mpath := filepath.Join(dir, "manifest.jsonl")
+	data, _ := os.ReadFile(mpath)
+	lines := strings.SplitAfter(string(data), "\n")
+	blank := "\n" + lines[0] + " \t\r\n\n" + lines[1] + "\n  \n"
+	os.WriteFile(mpath, []byte(blank), 0o644)
+	entries, good, err := ReadManifest(mpath)
+	if err != nil || len(entries) != 2 || entries[0].N != 2 || entries[1].N != 5 || entries[1].Index != 1 || good != int64(len(blank)) {
+		t.Fatalf("%d entries %v, good %d of %d, %v", len(entries), entries, good, len(blank), err)
+	}
+	// Resuming appends after them; a bad line is named by its real line.
+	p = start(t, j)
+	makeItems(t, j, p, 1)
+	p.Manifest.Close()
+	if entries, _, err := ReadManifest(mpath); err != nil || len(entries) != 3 || entries[2].N != 8 || entries[2].Index != 2 {
+		t.Errorf("after resuming: %v, %v", entries, err)
+	}
+	os.WriteFile(mpath, []byte(blank+"{oops}\n"+lines[0]), 0o644)
+	if _, _, err := ReadManifest(mpath); err == nil || !strings.HasPrefix(err.Error(), mpath+":8: invalid character") {
+		t.Errorf("got %v", err)
+	}
+	// A torn last line is still cut off, with the blank lines after it.
+	os.WriteFile(mpath, []byte(blank+"{\"row\":2,\n\n"), 0o644)
+	if entries, good, err := ReadManifest(mpath); err != nil || len(entries) != 2 || good != int64(len(blank)) {
+		t.Errorf("torn line: %d entries, good %d, %v", len(entries), good, err)
+	}
+}
+
 func TestMergeShards(t *testing.T) {
 	dir := t.TempDir()
 	for i := range 3 {
@@ -170,23 +203,39 @@ func TestMergeShards(t *testing.T) {
 		t.Fatalf("merge: %+v, %v", m, err)
 	}
 	rel, _ := filepath.Rel(out, filepath.Join(dir, "00000001-1.png"))
-	if m.Lines[3].Index != 3 || m.Lines[3].File != filepath.ToSlash(rel) || m.Lines[3].Seed != 13 || m.Lines[3].Shard != "0/3" {
-		t.Errorf("line 3: %+v", m.Lines[3])
+	if m.Lines[3].Index != 3 || m.Lines[3].File != filepath.ToSlash(rel) || m.Lines[3].Seed != 13 || m.Lines[3].Shard != "0/3" || m.Same != 0 {
+		t.Errorf("line 3: %+v, %d exact repeats", m.Lines[3], m.Same)
+	}
+	// The merged manifest next to its shards: every item twice, the same
+	// file with the same hash, so one merge.
+	data, err := Encode(m.Lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := filepath.Join(out, "manifest.jsonl")
+	os.WriteFile(merged, data, 0o644)
+	if m, err := Merge(append([]string{merged}, files...), t.TempDir(), true); err != nil || !m.Complete() || m.Same != 6 || len(m.Lines) != 6 {
+		t.Errorf("merged and shards: %+v, %v", m, err)
 	}
 
-	// Shard 1 missing, shard 0 twice (a copy), one file changed.
+	// Shard 1 missing; shard 0 (items 0 and 3) twice more: an exact copy,
+	// merged, and item 3 with another hash, a duplicate; one file changed.
 	os.Remove(files[1])
-	dup := filepath.Join(dir, "manifest.jsonl")
-	data, _ := os.ReadFile(files[0])
-	os.WriteFile(dup, data, 0o644)
+	same := filepath.Join(dir, "manifest.jsonl")
+	data, _ = os.ReadFile(files[0])
+	os.WriteFile(same, data, 0o644)
+	other := filepath.Join(dir, "other.jsonl")
+	os.WriteFile(other, []byte(strings.Replace(strings.SplitAfter(string(data), "\n")[1], `"sha256":"`, `"sha256":"0`, 1)), 0o644)
 	os.WriteFile(filepath.Join(dir, "00000001-0.png"), []byte("21"), 0o644) // item 2, shard 2: same size, other bytes
-	m, err = Merge([]string{dup, files[0], files[2]}, dir, true)
+	m, err = Merge([]string{same, files[0], other, files[2]}, dir, true)
 	if err != nil || m.Complete() {
 		t.Fatalf("merge: %+v, %v", m, err)
 	}
-	if len(m.Missing) != 2 || m.Missing[0] != 1 || m.Missing[1] != 4 || len(m.Duplicates) != 2 || len(m.Absent) != 1 ||
-		!strings.Contains(m.Absent[0], "00000001-0.png has sha256") || m.Duplicates[0][1].String() != files[0]+":1" {
-		t.Errorf("missing %v, duplicates %v, absent %v", m.Missing, m.Duplicates, m.Absent)
+	if len(m.Missing) != 2 || m.Missing[0] != 1 || m.Missing[1] != 4 || len(m.Absent) != 1 || !strings.Contains(m.Absent[0], "00000001-0.png has sha256") {
+		t.Errorf("missing %v, absent %v", m.Missing, m.Absent)
+	}
+	if m.Same != 2 || len(m.Duplicates) != 1 || len(m.Duplicates[0]) != 2 || m.Duplicates[0][0].String() != same+":2" || m.Duplicates[0][1].String() != other+":1" {
+		t.Errorf("%d exact repeats, duplicates %v", m.Same, m.Duplicates)
 	}
 	if got := Describe(4, 2); got != "index 4 (row 2, image 0)" {
 		t.Error(got)
@@ -200,6 +249,29 @@ func TestMergeShards(t *testing.T) {
 	p.Manifest.Close()
 	if _, err := Merge([]string{files[0], k.ManifestPath()}, dir, false); err == nil || !strings.Contains(err.Error(), "settings differ from "+files[0]+":1: guidance 7.5 (first 4)") {
 		t.Errorf("inconsistent merge: %v", err)
+	}
+}
+
+func TestStartCleansOnlyItsTemporaries(t *testing.T) {
+	dir := t.TempDir()
+	j := newJob(t, dir, Shard{0, 3}) // items 0 (row 0 image 0) and 3 (row 1 image 1)
+	temps := map[string]bool{
+		"00000000-0.png": true, "00000001-1.png": true,
+		"00000000-1.png":  false, // item 1: shard 1's
+		"00000002-0.png":  false, // item 4
+		"00000000-2.png":  false, // no image 2
+		"00000001-01.png": false, "00000001-+1.png": false, "00000001-1.dcm": false, "00000009-0.png": false, "x.png": false,
+	}
+	for name := range temps {
+		os.WriteFile(filepath.Join(dir, ".roentgen-"+name+".tmp7"), nil, 0o644)
+	}
+	if p := start(t, j); p.Cleaned != 2 {
+		t.Errorf("%d temporary files removed, want 2", p.Cleaned)
+	}
+	for name, ours := range temps {
+		if _, err := os.Stat(filepath.Join(dir, ".roentgen-"+name+".tmp7")); (err == nil) == ours {
+			t.Errorf("%s: removed %v, want %v", name, err != nil, ours)
+		}
 	}
 }
 

@@ -15,7 +15,8 @@ type Merged struct {
 	Lines      []Line    // one per item, in index order, File relative to the output folder
 	Total      int       // items of the prompt file
 	Missing    []int     // item indices no manifest has
-	Duplicates [][]Entry // items in more than one manifest (the first is kept)
+	Duplicates [][]Entry // items in more than one manifest with different files or hashes, one entry of each
+	Same       int       // lines that repeat an item of another manifest exactly (same file and hash): merged
 	Absent     []string  // lines whose file is missing or has another size (or hash, when verified)
 }
 
@@ -60,9 +61,11 @@ func sameFile(a, b string) bool {
 // Merge combines manifests into one for outDir. Every line must come from
 // the same prompt file (fingerprint), settings and item count, or Merge
 // fails naming the first line that differs. Within one manifest a later
-// line for an item supersedes an earlier one (a redone image); an item in
-// two manifests is a duplicate. Each kept line's file must exist with its
-// recorded size, and with verify its recorded SHA-256.
+// line for an item supersedes an earlier one (a redone image). An item in
+// two manifests with the same file and SHA-256 (an earlier merge and its
+// shards) is merged, counted in Same; with another file or SHA-256 it is
+// a duplicate. Each kept line's file must exist with its recorded size,
+// and with verify its recorded SHA-256.
 func Merge(manifests []string, outDir string, verify bool) (*Merged, error) {
 	m := &Merged{Sources: manifests}
 	var first *Entry
@@ -91,19 +94,19 @@ func Merge(manifests []string, outDir string, verify bool) (*Merged, error) {
 		return nil, err
 	}
 	for i := range m.Total {
-		es := kept[i]
-		if len(es) == 0 {
+		if len(kept[i]) == 0 {
 			m.Missing = append(m.Missing, i)
 			continue
 		}
-		if len(es) > 1 {
-			m.Duplicates = append(m.Duplicates, es)
-		}
-		e := es[0]
-		file, err := filepath.Abs(filepath.Join(filepath.Dir(e.Path), e.File))
+		es, files, err := distinct(kept[i])
 		if err != nil {
 			return nil, err
 		}
+		m.Same += len(kept[i]) - len(es)
+		if len(es) > 1 {
+			m.Duplicates = append(m.Duplicates, es)
+		}
+		e, file := es[0], files[0]
 		if why := present(file, e.Line, verify); why != "" {
 			m.Absent = append(m.Absent, fmt.Sprintf("%s: %s", e, why))
 		}
@@ -114,6 +117,31 @@ func Merge(manifests []string, outDir string, verify bool) (*Merged, error) {
 		m.Lines = append(m.Lines, e.Line)
 	}
 	return m, nil
+}
+
+// distinct drops the entries that repeat an earlier one's file (resolved
+// from its manifest's folder), size and SHA-256, and returns the others
+// with their absolute file paths.
+func distinct(entries []Entry) ([]Entry, []string, error) {
+	type content struct {
+		file, sha256 string
+		bytes        int64
+	}
+	seen := map[content]bool{}
+	var out []Entry
+	var files []string
+	for _, e := range entries {
+		file, err := filepath.Abs(filepath.Join(filepath.Dir(e.Path), e.File))
+		if err != nil {
+			return nil, nil, err
+		}
+		c := content{file, e.SHA256, e.Bytes}
+		if !seen[c] {
+			seen[c] = true
+			out, files = append(out, e), append(files, file)
+		}
+	}
+	return out, files, nil
 }
 
 // consistent checks that e belongs to the same dataset as first.

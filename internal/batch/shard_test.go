@@ -33,7 +33,11 @@ func TestShardsPartitionItems(t *testing.T) {
 	seen := map[int]int{}
 	for i := range 4 {
 		s := Shard{i, 4}
-		for _, it := range Items(rows, per, s) {
+		items := Items(rows, per, s)
+		if want := (rows*per + 3 - i) / 4; len(items) != want || cap(items) != want {
+			t.Errorf("shard %s: %d items, capacity %d; want %d", s, len(items), cap(items), want)
+		}
+		for _, it := range items {
 			if !s.Has(it.Index) || it.Row != it.Index/per || it.Image != it.Index%per || it.Index%4 != i {
 				t.Errorf("shard %s has %+v", s, it)
 			}
@@ -47,6 +51,9 @@ func TestShardsPartitionItems(t *testing.T) {
 	}
 	if len(seen) != rows*per || len(Items(rows, per, All)) != rows*per {
 		t.Errorf("%d items covered", len(seen))
+	}
+	if items := Items(1, 2, Shard{3, 4}); len(items) != 0 {
+		t.Errorf("shard 3/4 of 2 items: %v", items)
 	}
 }
 
@@ -84,6 +91,18 @@ func TestShardFromEnv(t *testing.T) {
 		{map[string]string{"JOB_COMPLETION_INDEX": "5"}, 0, Shard{}, "pass --shards N"},
 		{map[string]string{"JOB_COMPLETION_INDEX": "8"}, 8, Shard{}, "want 0 <= I < N"},
 		{nil, 4, Shard{}, "--shards 4 needs JOB_COMPLETION_INDEX"},
+		{nil, 1, All, ""},
+		{map[string]string{"JOB_COMPLETION_INDEX": "-1"}, 4, Shard{}, "JOB_COMPLETION_INDEX: shard -1/4"},
+		// --array=1-4, with its MAX; --array=0-6:2 without its STEP.
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_MIN": "1", "SLURM_ARRAY_TASK_MAX": "4", "SLURM_ARRAY_TASK_COUNT": "4"}, 0, Shard{3, 4}, ""},
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "6", "SLURM_ARRAY_TASK_COUNT": "4"}, 0, Shard{}, "the Slurm array 0-6 has 7 tasks, not SLURM_ARRAY_TASK_COUNT=4"},
+		// Both sources: they must describe the same shard.
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4"}, 4, Shard{1, 4}, ""},
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4"}, 3, Shard{}, "--shards 3 contradicts the Slurm array task 1's SLURM_ARRAY_TASK_COUNT=4"},
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4", "JOB_COMPLETION_INDEX": "1"}, 0, Shard{1, 4}, ""},
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "4", "JOB_COMPLETION_INDEX": "2"}, 0, Shard{}, "the Slurm array task 1 is shard 1/4 but JOB_COMPLETION_INDEX=2 is shard 2"},
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "4", "JOB_COMPLETION_INDEX": "2"}, 3, Shard{}, "--shards 3 contradicts"},
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "4", "JOB_COMPLETION_INDEX": "x"}, 0, Shard{}, `JOB_COMPLETION_INDEX="x" is not an integer`},
 	} {
 		s, src, err := ShardFromEnv(func(k string) string { return c.env[k] }, c.shards)
 		if c.err != "" {

@@ -23,7 +23,7 @@ type batchFlags struct {
 	g                                   genFlags
 	prompts, out, column, shard, format string
 	perPrompt, batchSize, shards        int
-	resume                              bool
+	shardsSet, resume                   bool
 }
 
 func (a *app) batchCmd() *cobra.Command {
@@ -50,10 +50,10 @@ Slurm array / Kubernetes Indexed Job variables) splits the items across machines
 	fl.StringVar(&f.prompts, "prompts", "", "prompt file: .csv (header row), .jsonl or .txt (one prompt per line) (required)")
 	fl.StringVar(&f.out, "out", "", "output folder for images and manifest, created if missing (required)")
 	fl.StringVar(&f.column, "prompt-column", "prompt", "CSV column or JSONL key holding the prompt")
-	fl.IntVar(&f.perPrompt, "images-per-prompt", 1, "images per prompt row, each with its own seed")
+	fl.IntVar(&f.perPrompt, "images-per-prompt", 1, fmt.Sprintf("images per prompt row, each with its own seed (at most %d, and %d items in all)", batch.MaxImagesPerPrompt, batch.MaxItems))
 	fl.IntVar(&f.batchSize, "batch-size", 1, "images denoised together in one U-Net batch (does not change any image)")
-	fl.StringVar(&f.shard, "shard", "", "make only shard I/N: the items whose index % N == I (default: from Slurm/Kubernetes variables, else all)")
-	fl.IntVar(&f.shards, "shards", 0, "shard count N for a Kubernetes Indexed Job (the shard is $JOB_COMPLETION_INDEX)")
+	fl.StringVar(&f.shard, "shard", "", "make only shard I/N: the items whose index % N == I; overrides the environment (default: from Slurm/Kubernetes variables, else all)")
+	fl.IntVar(&f.shards, "shards", 0, "shard count N for a Kubernetes Indexed Job (the shard is $JOB_COMPLETION_INDEX); in a Slurm array it must equal SLURM_ARRAY_TASK_COUNT")
 	fl.BoolVar(&f.resume, "resume", false, "require an existing manifest to resume (a run always resumes when one exists)")
 	fl.StringVar(&f.format, "format", "png", "png (parameters in tEXt) or dcm (DICOM Secondary Capture, gray only)")
 	fl.Uint64Var(&f.g.seed, "seed", 0, "base seed: item (row, image) uses (seed + row*images-per-prompt + image) mod 2^32")
@@ -78,13 +78,17 @@ func checkBatchFlags(f *batchFlags) (imageio.Format, batch.Shard, error) {
 		return 0, batch.Shard{}, usagef("--format dcm writes MONOCHROME2 images: use --color gray")
 	case f.perPrompt < 1:
 		return 0, batch.Shard{}, usagef("--images-per-prompt must be at least 1, got %d", f.perPrompt)
+	case f.perPrompt > batch.MaxImagesPerPrompt:
+		return 0, batch.Shard{}, usagef("--images-per-prompt must be at most %d, got %d (a bound no dataset reaches, that keeps the item list small)", batch.MaxImagesPerPrompt, f.perPrompt)
 	case f.batchSize < 1:
 		return 0, batch.Shard{}, usagef("--batch-size must be at least 1, got %d", f.batchSize)
 	case f.batchSize > pipeline.MaxImages:
 		return 0, batch.Shard{}, usagef("--batch-size must be at most %d, got %d", pipeline.MaxImages, f.batchSize)
 	case f.g.threads < 0:
 		return 0, batch.Shard{}, usagef("--threads must be positive, got %d", f.g.threads)
-	case f.shard != "" && f.shards != 0:
+	case f.shardsSet && f.shards < 1:
+		return 0, batch.Shard{}, usagef("--shards must be at least 1, got %d", f.shards)
+	case f.shard != "" && f.shardsSet:
 		return 0, batch.Shard{}, usagef("--shard and --shards exclude each other")
 	}
 	if f.shard != "" {
@@ -103,6 +107,7 @@ func checkBatchFlags(f *batchFlags) (imageio.Format, batch.Shard, error) {
 
 func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 	start := time.Now()
+	f.shardsSet = cmd.Flags().Changed("shards")
 	format, shard, err := checkBatchFlags(&f)
 	if err != nil {
 		return err
@@ -113,6 +118,10 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 	prompts, err := batch.Read(f.prompts, f.column)
 	if err != nil {
 		return fmt.Errorf("reading prompts: %w", err)
+	}
+	if rows := len(prompts.Rows); rows > batch.MaxItems/f.perPrompt {
+		return usagef("--images-per-prompt %d: %d rows of %s make %d items, more than the %d a batch may have (a bound no dataset reaches, that keeps the item list small; seeds repeat after 2^32 items anyway): split the prompt file",
+			f.perPrompt, rows, f.prompts, rows*f.perPrompt, batch.MaxItems)
 	}
 	if prompts.NameNote != "" {
 		fmt.Fprintf(a.stderr, "roentgen: note: %s\n", prompts.NameNote)

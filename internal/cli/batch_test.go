@@ -166,6 +166,8 @@ func TestBatchErrors(t *testing.T) {
 	dir := t.TempDir()
 	broken := writeFile(t, dir, "prompts.csv", "id,prompt\n1,Effusion.\n2,\n")
 	good := writeFile(t, dir, "good.txt", "Effusion.\n")
+	eleven := writeFile(t, dir, "eleven.txt", strings.Repeat("Effusion.\n", 11))
+	never := filepath.Join(dir, "never") // no refused run may create it
 	for _, c := range []struct {
 		args []string
 		code int
@@ -179,6 +181,10 @@ func TestBatchErrors(t *testing.T) {
 		{batchArgs(good, dir, "--format", "dcm", "--color", "rgb"), 2, "--format dcm writes MONOCHROME2 images"},
 		{batchArgs(good, dir, "--shard", "2/2"), 2, "--shard: shard 2/2: want 0 <= I < N"},
 		{batchArgs(good, dir, "--shards", "4"), 2, "--shards 4 needs JOB_COMPLETION_INDEX"},
+		{batchArgs(good, never, "--shards", "0"), 2, "--shards must be at least 1, got 0"},
+		{batchArgs(good, never, "--shards", "-2"), 2, "--shards must be at least 1, got -2"},
+		{batchArgs(good, never, "--images-per-prompt", "100000000000"), 2, "--images-per-prompt must be at most 1000000, got 100000000000"},
+		{batchArgs(eleven, never, "--images-per-prompt", "1000000"), 2, "--images-per-prompt 1000000: 11 rows of " + eleven + " make 11000000 items, more than the 10000000 a batch may have"},
 		{batchArgs(good, dir, "--batch-size", "0"), 2, "--batch-size must be at least 1"},
 		{batchArgs(good, dir, "--batch-size", "4097"), 2, "--batch-size must be at most 4096, got 4097"},
 		// The memory check counts every image of a batch (one image of this size fits anywhere).
@@ -192,6 +198,9 @@ func TestBatchErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, errs, c.code, c.want)
 		}
 	}
+	if _, err := os.Stat(never); err == nil {
+		t.Errorf("a refused run created %s", never)
+	}
 	// Other settings on an existing manifest are refused, naming them.
 	out := filepath.Join(dir, "out")
 	if errs, code := runCLI(t, batchArgs(good, out)...); code != 0 {
@@ -200,6 +209,39 @@ func TestBatchErrors(t *testing.T) {
 	errs, code := runCLI(t, batchArgs(good, out, "--guidance", "7", "--seed", "9")...)
 	if code != 1 || !strings.Contains(errs, "the manifest was made with other settings: guidance 7 (manifest 4), base_seed 9 (manifest 0)") {
 		t.Errorf("exit %d: %s", code, errs)
+	}
+}
+
+// TestBatchShardPrecedence checks which shard a run takes when the flags
+// and the Slurm and Kubernetes variables all say something.
+func TestBatchShardPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	prompts := writeFile(t, dir, "p.txt", "Effusion.\nCardiomegaly.\n")
+	slurm := map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "4"}
+	both := map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_COUNT": "4", "JOB_COMPLETION_INDEX": "2"}
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{both, []string{"--shard", "1/2"}, 0, "batch done: 1 of 1 images of shard 1/2"},
+		{slurm, []string{"--shards", "4"}, 0, "batch done: 1 of 1 images of shard 1/4"},
+		{both, []string{"--shards", "3"}, 2, "roentgen: shard: --shards 3 contradicts the Slurm array task 1's SLURM_ARRAY_TASK_COUNT=4"},
+		{both, nil, 2, "roentgen: shard: the Slurm array task 1 is shard 1/4 but JOB_COMPLETION_INDEX=2 is shard 2"},
+		{map[string]string{"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "6", "SLURM_ARRAY_TASK_COUNT": "4"}, nil, 2,
+			"roentgen: shard: the Slurm array 0-6 has 7 tasks, not SLURM_ARRAY_TASK_COUNT=4"},
+	} {
+		t.Setenv("ROENTGEN_MODEL", "")
+		for _, v := range append(shardVars, "SLURM_ARRAY_TASK_MAX") {
+			t.Setenv(v, c.env[v])
+		}
+		out := filepath.Join(dir, "out")
+		var o, e strings.Builder
+		code := Run(append(batchArgs(prompts, out), c.args...), &o, &e)
+		if code != c.code || !strings.Contains(e.String(), c.want) || c.code != 0 && strings.Count(e.String(), "\n") != 1 {
+			t.Errorf("%v %v: exit %d: %s; want exit %d and %q", c.env, c.args, code, e.String(), c.code, c.want)
+		}
 	}
 }
 

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +17,9 @@ func (a *app) manifestCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "manifest",
 		Short: "Work with batch manifests (merge)",
+		// Runnable, so that an unknown subcommand reaches Args (NoArgs, a
+		// usage error) instead of printing help with status 0.
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	var out string
 	var verify bool
@@ -26,9 +31,11 @@ manifest-shard-I-of-N.jsonl in each DIR, or manifest FILEs) and writes one manif
 with a line per item, in item order, file paths relative to the output's folder.
 
 Every line must come from the same prompt file (its SHA-256), settings and item
-count. merge reports missing and duplicated items and files that are missing or
-changed (--verify also checks each file's SHA-256); then it writes nothing and
-exits with status 1. A complete merge is written atomically.`,
+count. An item in several manifests with the same file and SHA-256 (say an
+earlier merge and its shards) is merged. merge reports missing items, items
+duplicated with another file or SHA-256, and files that are missing or changed
+(--verify also checks each file's SHA-256); then it writes nothing and exits
+with status 1. A complete merge is written atomically.`,
 		Example: `  roentgen manifest merge cxr                      # cxr/manifest-shard-*-of-*.jsonl -> cxr/manifest.jsonl
   roentgen manifest merge --out all.jsonl node1/out node2/out`,
 		Args: wrapArgs(cobra.MinimumNArgs(1)),
@@ -41,19 +48,26 @@ exits with status 1. A complete merge is written atomically.`,
 }
 
 func (a *app) merge(args []string, out string, verify bool) error {
+	dirs := map[string]bool{}
+	for _, arg := range args {
+		st, err := os.Stat(arg)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("manifest merge: %s does not exist", arg)
+		}
+		if err != nil {
+			return fmt.Errorf("manifest merge: %w", err)
+		}
+		dirs[arg] = st.IsDir()
+	}
 	if out == "" {
-		if st, err := os.Stat(args[0]); err != nil || !st.IsDir() {
+		if !dirs[args[0]] {
 			return usagef("--out is required when the first argument is not a folder")
 		}
 		out = filepath.Join(args[0], "manifest.jsonl")
 	}
 	var files []string
 	for _, arg := range args {
-		st, err := os.Stat(arg)
-		if err != nil {
-			return fmt.Errorf("manifest merge: %w", err)
-		}
-		if !st.IsDir() {
+		if !dirs[arg] {
 			files = append(files, arg)
 			continue
 		}
@@ -83,7 +97,11 @@ func (a *app) merge(args []string, out string, verify bool) error {
 	if err != nil {
 		return fmt.Errorf("manifest merge: writing %s: %w", out, err)
 	}
-	fmt.Fprintf(a.stderr, "roentgen: merged %d manifests (%s): all %d items -> %s\n", len(files), strings.Join(files, ", "), m.Total, out)
+	same := ""
+	if m.Same > 0 {
+		same = fmt.Sprintf(" (%d lines repeated an item exactly and were merged)", m.Same)
+	}
+	fmt.Fprintf(a.stderr, "roentgen: merged %d manifests (%s): all %d items%s -> %s\n", len(files), strings.Join(files, ", "), m.Total, same, out)
 	return nil
 }
 

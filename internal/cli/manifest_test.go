@@ -59,8 +59,22 @@ func TestShardsMergeEqualUnsharded(t *testing.T) {
 		t.Error("an incomplete merge wrote its output")
 	}
 
+	// Blank lines in a shard manifest are skipped.
+	shard1 := filepath.Join(out, "manifest-shard-1-of-3.jsonl")
+	data, _ := os.ReadFile(shard1)
+	os.WriteFile(shard1, []byte("\n"+strings.Replace(string(data), "\n", "\n \r\n\n", 1)), 0o644)
 	if errs, code := runCLI(t, "manifest", "merge", out); code != 0 || !strings.Contains(errs, "all 10 items -> "+filepath.Join(out, "manifest.jsonl")) {
 		t.Fatalf("merge: exit %d: %s", code, errs)
+	}
+	// Merging the folder elsewhere reads the merged manifest and the
+	// shards: the same items with the same files and hashes, merged.
+	all := filepath.Join(dir, "all.jsonl")
+	if errs, code := runCLI(t, "manifest", "merge", "--out", all, out); code != 0 || !strings.Contains(errs, "merged 4 manifests") ||
+		!strings.Contains(errs, "all 10 items (10 lines repeated an item exactly and were merged) -> "+all) {
+		t.Errorf("merge of a merged folder: exit %d: %s", code, errs)
+	}
+	if got, want := hashes(t, all), hashes(t, filepath.Join(whole, "manifest.jsonl")); len(want) != 10 || len(got) != 10 {
+		t.Errorf("%d items in %s, %d in the unsharded run", len(got), all, len(want))
 	}
 	// An unsharded run's own manifest merges into itself: a completeness check.
 	if errs, code := runCLI(t, "manifest", "merge", whole); code != 0 || !strings.Contains(errs, "merged 1 manifests") {
@@ -78,14 +92,42 @@ func TestShardsMergeEqualUnsharded(t *testing.T) {
 	if errs, code := runCLI(t, batchArgs(prompts, out, extra...)...); code != 0 || !strings.Contains(errs, "(0 made now, 10 before, 0 redone)") {
 		t.Errorf("resume from the merged manifest: exit %d: %s", code, errs)
 	}
-	// A shard manifest seen twice is a duplicate.
+	// A copy of a shard manifest in another folder names other files (that
+	// do not exist): duplicates, named by their real lines (line 1 is blank).
 	copyFile(t, filepath.Join(out, "manifest-shard-1-of-3.jsonl"), filepath.Join(dir, "copy.jsonl"))
 	args := []string{"manifest", "merge", "--out", filepath.Join(dir, "m.jsonl"), filepath.Join(dir, "copy.jsonl")}
 	for i := range 3 {
 		args = append(args, filepath.Join(out, batch.Shard{I: i, N: 3}.ManifestName()))
 	}
-	if errs, code := runCLI(t, args...); code != 1 || !strings.Contains(errs, "roentgen: duplicate: index 1 (row 0, image 1) in "+filepath.Join(dir, "copy.jsonl")+":1 and ") {
+	if errs, code := runCLI(t, args...); code != 1 || !strings.Contains(errs, "roentgen: duplicate: index 1 (row 0, image 1) in "+filepath.Join(dir, "copy.jsonl")+":2 and ") {
 		t.Errorf("duplicate merge: exit %d: %s", code, errs)
+	}
+}
+
+func TestManifestCommandErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := writeFile(t, dir, "m.jsonl", "")
+	missing := filepath.Join(dir, "nonexistent")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"manifest", "bogus"}, 2, `roentgen: unknown command "bogus" for "roentgen manifest"`},
+		{[]string{"manifest", "merge"}, 2, "roentgen: requires at least 1 arg(s), only received 0"},
+		{[]string{"manifest", "merge", missing}, 1, "roentgen: manifest merge: " + missing + " does not exist"},
+		{[]string{"manifest", "merge", "--out", filepath.Join(dir, "o.jsonl"), file, missing}, 1, "roentgen: manifest merge: " + missing + " does not exist"},
+		{[]string{"manifest", "merge", file}, 2, "roentgen: --out is required when the first argument is not a folder"},
+		{[]string{"manifest", "merge", dir}, 1, "roentgen: manifest merge: " + dir + ": no manifest.jsonl or manifest-shard-*-of-*.jsonl"},
+	} {
+		errs, code := runCLI(t, c.args...)
+		if code != c.code || errs != c.want+"\n" {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+	var out, errb strings.Builder
+	if code := Run([]string{"manifest"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "merge       Combine shard manifests") || errb.Len() != 0 {
+		t.Errorf("manifest: exit %d: %s%s", code, out.String(), errb.String())
 	}
 }
 
