@@ -159,7 +159,12 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 	defer plan.Manifest.Close()
 	a.reportPlan(job, plan, f.g.quiet)
 	w := &batchWriter{a: a, p: p, job: job, plan: plan, opts: opts, f: f, format: format}
-	stop := watchSignals(a.stderr)
+	stop := watchSignals(a.stderr, func(sig os.Signal) {
+		if isTerminal(a.stderr) {
+			fmt.Fprintln(a.stderr) // end the progress line
+		}
+		fmt.Fprintf(a.stderr, "roentgen: %s: finishing the images in flight, then stopping (again to abandon them)\n", signalName(sig))
+	})
 	defer stop.release()
 	prog := newBatchProgress(a.stderr, f.g.quiet, plan)
 	for i := 0; i < len(plan.Todo); i += f.batchSize {
@@ -234,7 +239,9 @@ func (w *batchWriter) run(items []batch.Item, prog *batchProgress) error {
 		in[i] = pipeline.Item{Prompt: w.job.Prompts.Rows[it.Row].Prompt, NegativePrompt: w.opts.NegativePrompt, Seed: w.job.Seed(it)}
 	}
 	o := w.opts
-	o.Warn = w.a.stderr
+	if !w.f.g.quiet {
+		o.Warn = w.a.stderr
+	}
 	res, err := w.p.GenerateItems(in, o)
 	if err != nil {
 		return fmt.Errorf("generating row %d image %d: %w", items[0].Row, items[0].Image, err)
@@ -266,25 +273,33 @@ func (w *batchWriter) encoder(img imageio.Image, o pipeline.Options, res *pipeli
 }
 
 // signals records the first SIGINT or SIGTERM; a second one ends the
-// process at once (the default action), abandoning the images in flight.
+// process at once with status 128+signal, abandoning the work in flight.
+// The handler stays installed for that: restoring the default action
+// would leave the signal ignored when the process started with it
+// ignored (nohup, a background job of a non-interactive shell).
 type signals struct {
 	ch   chan os.Signal
 	done chan struct{}
 	got  atomic.Value
 }
 
-func watchSignals(stderr io.Writer) *signals {
-	s := &signals{ch: make(chan os.Signal, 1), done: make(chan struct{})}
+// watchSignals calls first (from another goroutine) on the first signal.
+func watchSignals(stderr io.Writer, first func(os.Signal)) *signals {
+	s := &signals{ch: make(chan os.Signal, 2), done: make(chan struct{})}
 	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		select {
 		case sig := <-s.ch:
 			s.got.Store(sig)
-			signal.Stop(s.ch)
-			if isTerminal(stderr) {
-				fmt.Fprintln(stderr) // end the progress line
-			}
-			fmt.Fprintf(stderr, "roentgen: %s: finishing the images in flight, then stopping (again to abandon them)\n", signalName(sig))
+			first(sig)
+		case <-s.done:
+			return
+		}
+		select {
+		case sig := <-s.ch:
+			fmt.Fprintf(stderr, "roentgen: %s again: abandoning the work in flight\n", signalName(sig))
+			n, _ := sig.(syscall.Signal)
+			os.Exit(128 + int(n))
 		case <-s.done:
 		}
 	}()

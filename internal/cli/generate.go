@@ -8,10 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/roentgen-dev/roentgen/internal/demo"
@@ -168,8 +166,10 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 
 	prog := newProgress(a.stderr, f.quiet)
 	opts.Progress = prog.event
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := watchSignals(a.stderr, func(os.Signal) { cancel() })
+	defer sigs.release()
 	opts.Ctx = ctx
 	res, err := p.Generate(opts)
 	if errors.Is(err, context.Canceled) {

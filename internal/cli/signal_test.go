@@ -38,3 +38,33 @@ func TestGenerateStopsCleanlyOnSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestSecondSignalAbandons: a batch started with SIGINT ignored (nohup, a
+// background job) finishes its images in flight on a first SIGINT and
+// exits at once with 130 on a second (restoring the default action would
+// have left it ignored).
+func TestSecondSignalAbandons(t *testing.T) {
+	dir := t.TempDir()
+	prompts := filepath.Join(dir, "p.txt")
+	os.WriteFile(prompts, []byte("Cardiomegaly.\nEffusion.\n"), 0o644)
+	cmd := exec.Command("sh", "-c", `trap "" INT; exec "$0" "$@"`, roentgenBinary(t), "batch", "--prompts", prompts, "--out", filepath.Join(dir, "out"), "--steps", "999")
+	cmd.Env = append(os.Environ(), "ROENTGEN_MODEL=")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	exit, ok := err.(*exec.ExitError)
+	if !ok || exit.ExitCode() != 130 || time.Since(start) > 5*time.Second {
+		t.Fatalf("exit %v after %v, stderr %q", err, time.Since(start), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "SIGINT: finishing the images in flight") || !strings.Contains(stderr.String(), "SIGINT again: abandoning") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+}
