@@ -107,3 +107,18 @@ func TestUnsupportedOwnScheduler(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestDefaultSizeBound: a U-Net sample_size and a VAE scale factor that are
+// each within bounds but make a default side above 16384 pixels are refused,
+// naming the U-Net config.
+func TestDefaultSizeBound(t *testing.T) {
+	m := openPipeline(t, golden.Path(t, "tiny-sd1")).Models
+	m.UNetConfig.SampleSize = 2048 // x 8 = 16384: allowed
+	if err := m.checkDefaultSize(); err != nil {
+		t.Fatal(err)
+	}
+	m.VAEArch.Channels = append(m.VAEArch.Channels, 32) // scale factor 16
+	if err := m.checkDefaultSize(); err == nil || !strings.Contains(err.Error(), "unet/config.json: sample_size 2048 times the VAE's scale factor 16 is a 32768-pixel default image side") {
+		t.Errorf("got %v", err)
+	}
+}

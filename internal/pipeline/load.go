@@ -148,7 +148,17 @@ func Load(f *diffusers.Folder, variant string) (m *Models, err error) {
 	if m.UNetArch.In != m.VAEArch.Latent {
 		return m, fmt.Errorf("%s: in_channels %d does not match the VAE's latent_channels %d", f.Path("unet", "config.json"), m.UNetArch.In, m.VAEArch.Latent)
 	}
-	return m, nil
+	return m, m.checkDefaultSize()
+}
+
+// checkDefaultSize refuses a default image side (U-Net sample_size times
+// the VAE's scale factor, each bounded alone) above maxSide.
+func (m *Models) checkDefaultSize() error {
+	if w, _ := m.DefaultSize(); w > maxSide {
+		return fmt.Errorf("%s: sample_size %d times the VAE's scale factor %d is a %d-pixel default image side, more than roentgen's %d",
+			m.Folder.Path("unet", "config.json"), m.UNetConfig.SampleSize, m.VAEArch.ScaleFactor(), w, maxSide)
+	}
+	return nil
 }
 
 // DefaultSize is the model's native image size: sample_size latent cells
