@@ -104,6 +104,9 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 	if strings.TrimSpace(f.prompt) == "" && !cmd.Flags().Changed("prompt") && !rec.prompt {
 		return usagef("--prompt is required")
 	}
+	if f.numImages < 1 || f.numImages > pipeline.MaxImages { // before numbering the outputs
+		return usagef("--num-images must be between 1 and %d, got %d", pipeline.MaxImages, f.numImages)
+	}
 	if f.threads < 0 || f.threads > maxThreads {
 		return usagef("--threads must be between 1 and %d, got %d", maxThreads, f.threads)
 	}
