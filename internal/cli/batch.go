@@ -135,7 +135,7 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 	if err := checkOutDir(filepath.Join(f.out, "probe")); err != nil {
 		return err
 	}
-	p, err := a.loadPipeline()
+	p, err := a.loadPipeline(f.g.quiet)
 	if err != nil {
 		return err
 	}

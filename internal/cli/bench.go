@@ -109,7 +109,7 @@ machine the speed-up is lower; run it with --threads N to compare with N cores.`
 				}()
 			}
 			start := time.Now()
-			p, err := a.loadPipeline()
+			p, err := a.loadPipeline(false)
 			if err != nil {
 				return err
 			}

@@ -124,6 +124,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"generate", "--prompt", "x", "--format", "dcm", "--out", "x.png"}, 2, "--out x.png does not match --format dcm"},
 		{[]string{"generate", "--prompt", "x", "--threads", "100000"}, 2, "--threads must be between 1 and 1024, got 100000"},
 		{[]string{"generate", "--prompt", "x", "--num-images", "1000000000"}, 2, "--num-images must be between 1 and 4096, got 1000000000"},
+		{[]string{"generate", "--prompt", "x", "--out", "y.jpg"}, 2, "--out y.jpg: roentgen writes .png or .dcm files"},
 		{[]string{"bench", "--memprofile", "/nonexistent/x.prof"}, 1, "--memprofile: open /nonexistent/x.prof"},
 		{[]string{"bench", "--threads", "-1"}, 2, "--threads must be between 1 and 1024, got -1"},
 		{[]string{"bench", "--batch-size", "5000"}, 2, "--batch-size must be between 1 and 4096, got 5000"},

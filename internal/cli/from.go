@@ -15,6 +15,7 @@ type recorded struct {
 	prompt             bool   // the image records a prompt (possibly empty)
 	model, fingerprint string // the model folder (or demo.Name) and its weights' fingerprint
 	index, of          int    // the image's index in its draw of num_images (of 0 if unknown)
+	implicit           bool   // the model was taken from the image, not given with --model
 }
 
 // applyFrom fills every generate flag the user did not set from the
@@ -87,8 +88,14 @@ func applyFrom(cmd *cobra.Command, f *genFlags) (recorded, error) {
 			return rec, err
 		}
 	}
-	if of > 1 && index >= 0 && index < of {
+	if _, ok := p["image_index"]; ok && (index < 0 || index >= max(of, 1)) {
+		return rec, fmt.Errorf("--from %s: parameter \"image_index\" %d is outside the draw of num_images %d", f.from, index, of)
+	}
+	if of > 1 {
 		rec.index, rec.of = index, of
+	}
+	if own, _ := p["model_scheduler"].(bool); own && !cmd.Flags().Changed("scheduler") {
+		f.scheduler = "" // the model's own scheduler, with its config mended as at first
 	}
 	_, rec.prompt = p["prompt"]
 	if _, ok := p["seed"]; ok && !cmd.Flags().Changed("seed") {

@@ -63,7 +63,7 @@ func TestOutputMustBeAFile(t *testing.T) {
 	os.Symlink(filepath.Join(dir, "nowhere.png"), filepath.Join(dir, "dangling.png"))
 	os.WriteFile(filepath.Join(dir, "real.png"), []byte("old"), 0o644)
 	os.Symlink("real.png", filepath.Join(dir, "link.png"))
-	for out, want := range map[string]string{dir: "is a directory", fifo: "is not a regular file (a named pipe)", filepath.Join(dir, "dangling.png"): "symlink to a missing file"} {
+	for out, want := range map[string]string{dir: "is a directory", fifo: "is not a regular file (a named pipe)", filepath.Join(dir, "dangling.png"): "is a symlink that does not lead to a file"} {
 		if _, errs, code := run(t, "generate", "--prompt", "x", "--steps", "1", "--out", out); code != 2 || !strings.Contains(errs, want) || strings.Contains(errs, "wrote") {
 			t.Errorf("--out %s: exit %d, %q; want exit 2 and %q", out, code, errs, want)
 		}
@@ -79,5 +79,69 @@ func TestOutputMustBeAFile(t *testing.T) {
 	}
 	if st, _ := os.Lstat(filepath.Join(dir, "link.png")); st.Mode()&os.ModeSymlink == 0 {
 		t.Error("the symlink was replaced")
+	}
+}
+
+// TestFromMendedScheduler: an image made with the model's own scheduler,
+// whose config lacked steps_offset (mended to 1 as diffusers does), is
+// remade with the same mended scheduler, not as --scheduler PNDMScheduler
+// (which takes the class default 0); and a recorded image_index outside
+// its draw is refused.
+func TestFromMendedScheduler(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "old")
+	copyTree(t, golden.Path(t, "tiny-sd1"), model)
+	cfg := filepath.Join(model, "scheduler", "scheduler_config.json")
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, bytes.Replace(b, []byte(`"steps_offset": 1,`), nil, 1), 0o644)
+	first := filepath.Join(dir, "a.png")
+	if _, errs, code := run(t, "generate", "--model", model, "--prompt", "x", "--seed", "1", "--steps", "3", "--out", first); code != 0 {
+		t.Fatal(errs)
+	}
+	again := filepath.Join(dir, "b.png")
+	if _, errs, code := run(t, "generate", "--from", first, "--out", again); code != 0 {
+		t.Fatal(errs)
+	}
+	x, _ := os.ReadFile(first)
+	y, _ := os.ReadFile(again)
+	if !bytes.Equal(x, y) {
+		t.Error("--from did not remake an image of the mended scheduler")
+	}
+	if _, errs, code := run(t, "generate", "--quiet", "--from", first, "--out", again); code != 0 || strings.Contains(errs, "note:") {
+		t.Errorf("--quiet: exit %d, %q", code, errs)
+	}
+	// The recorded folder now holds other weights: --from must not use them
+	// silently (an explicit --model only warns).
+	os.RemoveAll(model)
+	copyTree(t, golden.Path(t, "tiny-sd2"), model)
+	if _, errs, code := run(t, "generate", "--from", first, "--out", filepath.Join(dir, "d.png")); code != 2 || !strings.Contains(errs, "recorded in the image, has other weights than those that made it") {
+		t.Errorf("other weights at the recorded path: exit %d, %q", code, errs)
+	}
+	tampered := filepath.Join(dir, "t.png")
+	os.WriteFile(tampered, bytes.Replace(x, []byte(`"image_index":0`), []byte(`"image_index":5`), 1), 0o644)
+	if _, errs, code := run(t, "generate", "--from", tampered, "--out", filepath.Join(dir, "c.png")); code == 0 || !strings.Contains(errs, `"image_index" 5 is outside the draw of num_images 1`) {
+		t.Errorf("tampered image_index: exit %d, %q", code, errs)
+	}
+}
+
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	src, _ = filepath.EvalSymlinks(src)
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -81,7 +81,7 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 		if rec, err = applyFrom(cmd, &f); err != nil {
 			return err
 		}
-		if err := a.fromModel(cmd, rec); err != nil {
+		if rec.implicit, err = a.fromModel(cmd, rec); err != nil {
 			return err
 		}
 	}
@@ -97,6 +97,9 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 	}
 	if f.format != "png" && f.format != "dcm" {
 		return usagef("--format must be png or dcm, got %q", f.format)
+	}
+	if ext := strings.ToLower(filepath.Ext(f.out)); ext != "" && ext != ".png" && ext != ".dcm" {
+		return usagef("--out %s: roentgen writes .png or .dcm files", f.out)
 	}
 	if f.format == "dcm" && f.color != "gray" {
 		return usagef("--format dcm writes MONOCHROME2 images: use --color gray")
@@ -141,7 +144,7 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 		return err
 	}
 	start := time.Now()
-	p, err := a.loadPipeline()
+	p, err := a.loadPipeline(f.quiet)
 	if err != nil {
 		return err
 	}
@@ -153,6 +156,10 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 	}
 	if f.height > 0 || cmd.Flags().Changed("height") {
 		h = f.height
+	}
+	if rec.fingerprint != "" && rec.fingerprint != m.Fingerprint() && rec.implicit {
+		return usagef("--from %s: the model at %s, recorded in the image, has other weights than those that made it (fingerprint %s, the image's %s): pass --model DIR",
+			f.from, m.Folder.Name, m.Fingerprint(), rec.fingerprint)
 	}
 	if rec.fingerprint != "" && rec.fingerprint != m.Fingerprint() && !f.quiet {
 		fmt.Fprintf(a.stderr, "roentgen: warning: --from %s: the image was made by other weights (fingerprint %s, this model's is %s): the result will differ\n",
@@ -204,12 +211,18 @@ func (a *app) params(p *pipeline.Pipeline, o pipeline.Options, res *pipeline.Res
 	if sched == "" {
 		sched = p.Scheduler.ClassName
 	}
-	return map[string]any{
+	params := map[string]any{
 		"prompt": o.Prompt, "negative_prompt": o.NegativePrompt, "seed": o.Seed, "steps": o.Steps,
 		"guidance": o.Guidance, "scheduler": sched, "eta": o.Eta, "width": o.Width, "height": o.Height,
 		"num_images": o.NumImages, "model": p.Models.Folder.Name, "model_fingerprint": p.Models.Fingerprint(),
 		"color": f.color, "bit_depth": f.bitDepth, "roentgen": VersionString(), "synthetic": true,
 	}
+	if o.Scheduler == "" {
+		// The model's own scheduler, whose config may have been mended
+		// (fixups.go): --from must not rebuild it as --scheduler CLASS.
+		params["model_scheduler"] = true
+	}
+	return params
 }
 
 func outputFormat(color string, depth int) (imageio.Format, error) {
@@ -233,20 +246,20 @@ const maxThreads = 1024
 
 // fromModel makes --from use the model recorded in the image when --model
 // is not given on the command line (the demo model, or a folder that must
-// still be there).
-func (a *app) fromModel(cmd *cobra.Command, rec recorded) error {
+// still be there), and reports whether it did.
+func (a *app) fromModel(cmd *cobra.Command, rec recorded) (bool, error) {
 	if rec.model == "" || cmd.Flags().Changed("model") {
-		return nil
+		return false, nil
 	}
 	if rec.model == demo.Name {
 		a.model = ""
-		return nil
+		return true, nil
 	}
 	if st, err := os.Stat(rec.model); err != nil || !st.IsDir() {
-		return usagef("--from: the image was made with the model %s (weights fingerprint %s), which is not there: pass --model DIR", rec.model, rec.fingerprint)
+		return false, usagef("--from: the image was made with the model %s (weights fingerprint %s), which is not there: pass --model DIR", rec.model, rec.fingerprint)
 	}
 	a.model = rec.model
-	return nil
+	return true, nil
 }
 
 // outputPaths returns the files n images go to (out, or out-0, out-1, ...
@@ -266,7 +279,7 @@ func outputPaths(out string, n int) ([]string, error) {
 		if st.Mode()&fs.ModeSymlink != 0 {
 			target, err := filepath.EvalSymlinks(p)
 			if err != nil {
-				return nil, usagef("output %s is a symlink to a missing file: give the target path", p)
+				return nil, usagef("output %s is a symlink that does not lead to a file (missing target or a loop): give a file path", p)
 			}
 			if st, err = os.Stat(target); err != nil {
 				return nil, fmt.Errorf("output %s: %w", p, err)

@@ -54,8 +54,9 @@ func (a *app) load() (*pipeline.Models, error) {
 	return m, nil
 }
 
-// loadPipeline loads the model and prepares a pipeline over it.
-func (a *app) loadPipeline() (*pipeline.Pipeline, error) {
+// loadPipeline loads the model and prepares a pipeline over it, printing
+// how outdated configs were mended unless quiet.
+func (a *app) loadPipeline(quiet bool) (*pipeline.Pipeline, error) {
 	m, err := a.load()
 	if err != nil {
 		return nil, err
@@ -66,7 +67,9 @@ func (a *app) loadPipeline() (*pipeline.Pipeline, error) {
 		return nil, fmt.Errorf("loading model: %w", err)
 	}
 	for _, n := range p.Notes {
-		fmt.Fprintf(a.stderr, "roentgen: note: %s\n", n)
+		if !quiet {
+			fmt.Fprintf(a.stderr, "roentgen: note: %s\n", n)
+		}
 	}
 	return p, nil
 }

@@ -65,7 +65,11 @@ func (f *Folder) Weights(component, variant string) (*weights.Set, WeightFiles, 
 						return nil, WeightFiles{}, err
 					}
 					set, err := weights.NewSet(file)
-					return set, WeightFiles{Files: []string{file.Path}}, err
+					if err != nil {
+						file.Close()
+						return nil, WeightFiles{}, err
+					}
+					return set, WeightFiles{Files: []string{file.Path}}, nil
 				}
 				for _, idx := range indexes {
 					if have[idx] {

@@ -28,13 +28,16 @@ type (
 	}
 )
 
-func newDict() *pyDict { return &pyDict{vals: map[any]any{}} }
+func newDict() *pyDict { return &pyDict{} }
 
 func (d *pyDict) set(k, v any) error {
 	switch k.(type) {
 	case nil, bool, int64, float64, string:
 	default:
 		return fmt.Errorf("dict key of type %T", k)
+	}
+	if d.vals == nil {
+		d.vals = map[any]any{}
 	}
 	if _, ok := d.vals[k]; !ok {
 		d.keys = append(d.keys, k)
@@ -67,12 +70,18 @@ func unpickle(data []byte, h pickleHooks) (any, error) {
 }
 
 type unpickler struct {
-	data  []byte
-	pos   int
-	op    int // offset of the current opcode
-	stack []any
-	memo  map[uint64]any
+	data    []byte
+	pos     int
+	op      int // offset of the current opcode
+	stack   []any
+	memo    map[uint64]any
+	objects int // values pushed and memoized so far, bounded by maxObjects
 }
+
+// maxObjects bounds the values a pickle may create, and so the unpickler's
+// memory (~100 bytes each at most): a state dict makes ~45 per tensor, so
+// this allows ~90,000 tensors (SD 1.5's U-Net has 686).
+const maxObjects = 4 << 20
 
 func (u *unpickler) take(n uint64) ([]byte, error) {
 	if n > uint64(len(u.data)-u.pos) {
@@ -105,7 +114,7 @@ func (u *unpickler) line() (string, error) {
 	return s, nil
 }
 
-func (u *unpickler) push(v any) { u.stack = append(u.stack, v) }
+func (u *unpickler) push(v any) { u.stack = append(u.stack, v); u.objects++ }
 
 func (u *unpickler) pop() (any, error) {
 	if len(u.stack) == 0 {
@@ -179,6 +188,9 @@ func (u *unpickler) run(h pickleHooks) (any, error) {
 	for {
 		if u.pos >= len(u.data) {
 			return nil, fmt.Errorf("truncated: no STOP opcode")
+		}
+		if u.objects > maxObjects {
+			return nil, fmt.Errorf("more than %d values: too large for a state dict", maxObjects)
 		}
 		u.op = u.pos
 		code := u.data[u.pos]
@@ -306,6 +318,7 @@ func (u *unpickler) step(code byte, h pickleHooks) error {
 			return fmt.Errorf("memoizing a MARK")
 		}
 		u.memo[idx] = v
+		u.objects++
 		return err
 	case 'h', 'j': // BINGET, LONG_BINGET
 		idx, err := u.uint(map[byte]int{'h': 1, 'j': 4}[code])

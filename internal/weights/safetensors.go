@@ -69,7 +69,7 @@ type rawInfo struct {
 // holds at least the first 8+header bytes.
 func parseHeader(name string, head []byte, size int64) ([]Info, int64, error) {
 	if size < 8 {
-		return nil, 0, fmt.Errorf("%s: %d bytes is too short for a safetensors file (needs an 8-byte header length)", name, size)
+		return nil, 0, fmt.Errorf("%s: %d bytes is too short for a safetensors file (needs an 8-byte header length) or a PyTorch checkpoint", name, size)
 	}
 	n := binary.LittleEndian.Uint64(head[:8])
 	if n > maxHeader || int64(n) > size-8 {

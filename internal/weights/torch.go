@@ -19,6 +19,11 @@ import (
 // state dict refers to, so a checkpoint cannot run code; the tensors then
 // stay in the memory-mapped archive like safetensors data.
 
+// maxPickle bounds data.pkl: a state dict's pickle takes ~150 bytes per
+// tensor (SD 1.5's U-Net: 686 tensors, ~100 KB), and the unpickler's
+// memory is a small multiple of its size.
+const maxPickle = 16 << 20
+
 // isZip reports whether image starts like a zip archive.
 func isZip(image []byte) bool { return bytes.HasPrefix(image, []byte("PK\x03\x04")) }
 
@@ -76,15 +81,18 @@ func parseTorch(name string, image []byte) (*File, error) {
 	if e := entries[prefix+"byteorder"]; e != nil {
 		b, err := readEntry(e, 16)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %v", name, e.Name, err)
+			return nil, fmt.Errorf("%s: %s: corrupt zip entry: %v", name, e.Name, err)
 		}
 		if string(b) != "little" {
 			return nil, fmt.Errorf("%s: tensors are stored %q-endian; roentgen reads little-endian checkpoints", name, b)
 		}
 	}
-	data, err := readEntry(entries[pkl], 256<<20)
+	if m := entries[pkl].Method; m != zip.Store {
+		return nil, fmt.Errorf("%s: %s is compressed (method %d); torch.save stores it uncompressed", name, pkl, m)
+	}
+	data, err := readEntry(entries[pkl], maxPickle)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %v", name, pkl, err)
+		return nil, fmt.Errorf("%s: %s: corrupt zip entry: %v", name, pkl, err)
 	}
 	root, err := unpickle(data, torchHooks())
 	if err != nil {
@@ -128,19 +136,24 @@ func (t *torchTensor) info(name string, e *zip.File, size int64) (Info, error) {
 	}
 	off, err := e.DataOffset()
 	if err != nil {
-		return Info{}, fmt.Errorf("its storage %s: %v", e.Name, err)
+		return Info{}, fmt.Errorf("its storage %s: corrupt zip entry: %v", e.Name, err)
 	}
-	if t.st.numel < 0 || t.st.numel > math.MaxInt64/es || uint64(t.st.numel*es) > e.UncompressedSize64 || off < 0 || int64(e.UncompressedSize64) > size-off {
+	// Unsigned: a declared size of 2^63 or more must not wrap around.
+	if off < 0 || off > size || e.UncompressedSize64 > uint64(size-off) ||
+		t.st.numel < 0 || t.st.numel > math.MaxInt64/es || uint64(t.st.numel*es) > e.UncompressedSize64 {
 		return Info{}, fmt.Errorf("its storage %s (%d bytes at %d of a %d-byte file) does not hold %d %s elements", e.Name, e.UncompressedSize64, off, size, t.st.numel, t.st.dtype)
 	}
 	numel, want := int64(1), int64(1)
 	for i := len(t.shape) - 1; i >= 0; i-- {
-		d := t.shape[i]
+		d := int64(t.shape[i])
 		if d != 1 && t.stride[i] != want {
 			return Info{}, fmt.Errorf("shape %v with strides %v is not stored row-major (save a contiguous copy)", t.shape, t.stride)
 		}
-		want *= int64(d)
-		numel *= int64(d)
+		if d != 0 && numel > t.st.numel/d {
+			return Info{}, fmt.Errorf("shape %v has more elements than its %d-element storage %s", t.shape, t.st.numel, e.Name)
+		}
+		want *= d
+		numel *= d
 	}
 	if t.offset < 0 || t.offset > t.st.numel || numel > t.st.numel-t.offset {
 		return Info{}, fmt.Errorf("%d elements at offset %d run past its %d-element storage %s", numel, t.offset, t.st.numel, e.Name)
@@ -193,13 +206,13 @@ func torchHooks() pickleHooks {
 		persistent: func(pid any) (any, error) {
 			t, ok := pid.(pyTuple)
 			if !ok || len(t) != 5 || t[0] != "storage" {
-				return nil, fmt.Errorf("persistent id %v is not a tensor storage", pid)
+				return nil, fmt.Errorf("persistent id (a %s) is not a tensor storage", pyType(pid))
 			}
 			g, ok1 := t[1].(pyGlobal)
 			key, ok2 := t[2].(string)
 			numel, ok3 := t[4].(int64)
 			if !ok1 || !ok2 || !ok3 || g.module != "torch" || torchStorages[g.name] == "" {
-				return nil, fmt.Errorf("malformed storage id %v", pid)
+				return nil, fmt.Errorf("malformed storage id (a %s of %d items)", pyType(pid), len(t))
 			}
 			st := &torchStorage{dtype: torchStorages[g.name], key: key, numel: numel}
 			if old, ok := storages[key]; ok {
@@ -229,7 +242,7 @@ func rebuildTensor(args pyTuple) (any, error) {
 	size, ok1 := ints(args[2])
 	stride, ok2 := ints(args[3])
 	if !ok || !ok1 || !ok2 || len(size) != len(stride) {
-		return nil, fmt.Errorf("%s: bad offset, size or stride %v, %v, %v", gRebuildTensor, args[1], args[2], args[3])
+		return nil, fmt.Errorf("%s: offset, size and stride must be an int and two tuples of ints of one length, got %s, %s, %s", gRebuildTensor, pyType(args[1]), pyType(args[2]), pyType(args[3]))
 	}
 	shape := make([]int, len(size))
 	for i, d := range size {

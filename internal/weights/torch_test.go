@@ -105,7 +105,18 @@ func TestTorchErrors(t *testing.T) {
 	}{
 		{"good, restored", rezip(t, good, func(_ string, d []byte) ([]byte, uint16) { return d, zip.Store }), ""},
 		{"fortran order", fortran, `"w": shape [2 3] with strides [1 2] is not stored row-major`},
-		{"compressed storage", rezip(t, good, func(_ string, d []byte) ([]byte, uint16) { return d, zip.Deflate }), "state/data/0 is compressed"},
+		{"compressed storage", rezip(t, good, func(n string, d []byte) ([]byte, uint16) {
+			if n == "state/data/0" {
+				return d, zip.Deflate
+			}
+			return d, zip.Store
+		}), "state/data/0 is compressed"},
+		{"compressed pickle", rezip(t, good, func(n string, d []byte) ([]byte, uint16) {
+			if n == "state/data.pkl" {
+				return d, zip.Deflate
+			}
+			return d, zip.Store
+		}), "state/data.pkl is compressed"},
 		{"missing storage", rezip(t, good, func(n string, d []byte) ([]byte, uint16) {
 			if n == "state/data/3" {
 				return nil, 0
@@ -131,6 +142,14 @@ func TestTorchErrors(t *testing.T) {
 		{"truncated pickle", pickleOnly("\x80\x02}q\x00X\x09\x00\x00\x00a"), "truncated"},
 		{"unknown opcode", pickleOnly("\x80\x02i."), "unsupported pickle opcode 0x69"},
 		{"legacy format", append(append([]byte(nil), legacyTorchMagic...), 0x2e), "format before PyTorch 1.6"},
+		{"shape overflows int64", tensorArchive(t, pickledTensor{name: "w", class: "FloatStorage", key: "0", numel: 4,
+			shape: []int64{3, 1<<31 - 1, 1<<31 - 1, 1<<31 - 1}, stride: []int64{-2, 1, 1, 1}}), `"w": shape [3 2147483647 2147483647 2147483647] has more elements than its 4-element storage`},
+		{"storage declared past the file", tensorArchive(t, pickledTensor{name: "w", class: "FloatStorage", key: "0", numel: 1 << 40,
+			shape: []int64{16}, stride: []int64{1}}), `"w": its storage state/data/0 (`},
+		{"view past its storage", tensorArchive(t, pickledTensor{name: "w", class: "FloatStorage", key: "0", numel: 4, offset: 2,
+			shape: []int64{4}, stride: []int64{1}}), "4 elements at offset 2 run past its 4-element storage"},
+		{"a storage id deeply nested", pickleOnly("\x80\x02" + strings.Repeat("(", 100000) + strings.Repeat("t", 100000) + "Q."), "persistent id (a tuple) is not a tensor storage"},
+		{"too many values", pickleOnly("\x80\x02" + strings.Repeat("}0", maxObjects+8) + "N."), "too large for a state dict"},
 	} {
 		f, err := Parse("ckpt.bin", c.img)
 		if c.want == "" {
@@ -139,8 +158,8 @@ func TestTorchErrors(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "ckpt.bin: ") {
-			t.Errorf("%s: got error %v, want one containing %q", c.name, err, c.want)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "ckpt.bin: ") || len(err.Error()) > 400 {
+			t.Errorf("%s: got error %.400v, want one line containing %q", c.name, err, c.want)
 		}
 	}
 }
@@ -171,5 +190,50 @@ func TestWriteTorchFile(t *testing.T) {
 		if gi.DType != wi.DType || !slices.Equal(gi.Shape, wi.Shape) || !bytes.Equal(gb, wb) || gi.Begin%64 != 0 {
 			t.Fatalf("%s: got %s %v at %d, want %s %v", n, gi.DType, gi.Shape, gi.Begin, wi.DType, wi.Shape)
 		}
+	}
+}
+
+// tensorArchive is a checkpoint with one 4-float storage "0" and the given
+// tensor description, as torch.save lays it out.
+func tensorArchive(t *testing.T, pt pickledTensor) []byte {
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	for _, e := range []struct {
+		name string
+		data []byte
+	}{{"state/data.pkl", pickleStateDict([]pickledTensor{pt})}, {"state/data/0", make([]byte, 16)}} {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(e.data)
+	}
+	zw.Close()
+	return out.Bytes()
+}
+
+// TestTorchDeclaredSizeWraps: a storage entry whose zip header declares
+// 2^63 bytes or more (a zip64 size that wraps negative as int64) is refused
+// instead of letting a tensor view run past the end of the file.
+func TestTorchDeclaredSizeWraps(t *testing.T) {
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	pkl := pickleStateDict([]pickledTensor{{name: "w", class: "FloatStorage", key: "0", numel: 1 << 40, offset: 1 << 39, shape: []int64{16}, stride: []int64{1}}})
+	w, _ := zw.CreateHeader(&zip.FileHeader{Name: "state/data.pkl", Method: zip.Store})
+	w.Write(pkl)
+	size := uint64(1)<<63 + 5
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "state/data/0", Method: zip.Store, CompressedSize64: size, UncompressedSize64: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(make([]byte, 64))
+	zw.Close()
+	f, err := Parse("ckpt.bin", out.Bytes())
+	if err == nil {
+		b, _, berr := f.Bytes("w")
+		t.Fatalf("accepted: %d bytes, %v", len(b), berr)
+	}
+	if !strings.Contains(err.Error(), `"w": its storage state/data/0 (9223372036854775813 bytes at`) {
+		t.Errorf("got %v", err)
 	}
 }

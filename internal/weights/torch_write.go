@@ -33,20 +33,25 @@ func storageClass(dt DType) string {
 	return ""
 }
 
-func writeTorch(w io.Writer, stem string, records []Record) error {
+// pickledTensor is one state dict entry as writeTorch pickles it.
+type pickledTensor struct {
+	name, class, key string // class: the storage class, e.g. "FloatStorage"
+	numel, offset    int64  // of the storage; the tensor's offset in it
+	shape, stride    []int64
+}
+
+// pickleStateDict pickles tensors as torch.save does (protocol 2): an
+// OrderedDict of torch._utils._rebuild_tensor_v2 calls whose storages are
+// persistent ids ('storage', class, key, 'cpu', numel).
+func pickleStateDict(tensors []pickledTensor) []byte {
 	var pkl bytes.Buffer
-	op := func(code byte, args ...any) {
+	op := func(code byte, args ...string) {
 		pkl.WriteByte(code)
 		for _, a := range args {
-			switch a := a.(type) {
-			case string:
-				pkl.WriteString(a)
-			case uint32:
-				pkl.Write(binary.LittleEndian.AppendUint32(nil, a))
-			}
+			pkl.WriteString(a)
 		}
 	}
-	str := func(s string) { op('X', uint32(len(s)), s) }
+	str := func(s string) { op('X', string(binary.LittleEndian.AppendUint32(nil, uint32(len(s)))), s) }
 	long := func(x int64) { op(0x8a, "\x08", string(binary.LittleEndian.AppendUint64(nil, uint64(x)))) } // LONG1, 8 bytes
 	ints := func(xs []int64) {
 		op('(')
@@ -59,6 +64,33 @@ func writeTorch(w io.Writer, stem string, records []Record) error {
 	op(0x80, "\x02")
 	newOrderedDict()
 	op('(')
+	for _, t := range tensors {
+		str(t.name)
+		op('c', "torch._utils\n_rebuild_tensor_v2\n")
+		op('(')
+		op('(')
+		str("storage")
+		op('c', "torch\n"+t.class+"\n")
+		str(t.key)
+		str("cpu")
+		long(t.numel)
+		op('t')
+		op('Q')
+		long(t.offset)
+		ints(t.shape)
+		ints(t.stride)
+		op(0x89) // requires_grad = False
+		newOrderedDict()
+		op('t')
+		op('R')
+	}
+	op('u')
+	op('.')
+	return pkl.Bytes()
+}
+
+func writeTorch(w io.Writer, stem string, records []Record) error {
+	var tensors []pickledTensor
 	seen := map[string]bool{}
 	for i, r := range records {
 		class := storageClass(r.DType)
@@ -67,33 +99,15 @@ func writeTorch(w io.Writer, stem string, records []Record) error {
 			return fmt.Errorf("tensor %q: cannot write %d bytes of %s %v (or written twice)", r.Name, len(r.Data), r.DType, r.Shape)
 		}
 		seen[r.Name] = true
-		str(r.Name)
-		op('c', "torch._utils\n_rebuild_tensor_v2\n")
-		op('(')
-		op('(')
-		str("storage")
-		op('c', "torch\n"+class+"\n")
-		str(strconv.Itoa(i))
-		str("cpu")
-		long(numel)
-		op('t')
-		op('Q')
-		long(0) // storage offset
 		shape, stride := make([]int64, len(r.Shape)), make([]int64, len(r.Shape))
 		n := int64(1)
 		for d := len(r.Shape) - 1; d >= 0; d-- {
 			shape[d], stride[d] = int64(r.Shape[d]), n
 			n *= int64(r.Shape[d])
 		}
-		ints(shape)
-		ints(stride)
-		op(0x89) // requires_grad = False
-		newOrderedDict()
-		op('t')
-		op('R')
+		tensors = append(tensors, pickledTensor{name: r.Name, class: class, key: strconv.Itoa(i), numel: numel, shape: shape, stride: stride})
 	}
-	op('u')
-	op('.')
+	pkl := pickleStateDict(tensors)
 
 	bw := bufio.NewWriterSize(w, 1<<20)
 	cw := &countWriter{w: bw}
@@ -113,7 +127,7 @@ func writeTorch(w io.Writer, stem string, records []Record) error {
 		_, err = fw.Write(data)
 		return err
 	}
-	if err := entry("data.pkl", pkl.Bytes()); err != nil {
+	if err := entry("data.pkl", pkl); err != nil {
 		return err
 	}
 	if err := entry("byteorder", []byte("little")); err != nil {
