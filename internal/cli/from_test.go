@@ -90,7 +90,7 @@ func TestOutputMustBeAFile(t *testing.T) {
 func TestFromMendedScheduler(t *testing.T) {
 	dir := t.TempDir()
 	model := filepath.Join(dir, "old")
-	copyTree(t, golden.Path(t, "tiny-sd1"), model)
+	golden.CopyDir(t, golden.Path(t, "tiny-sd1"), model)
 	cfg := filepath.Join(model, "scheduler", "scheduler_config.json")
 	b, _ := os.ReadFile(cfg)
 	os.WriteFile(cfg, bytes.Replace(b, []byte(`"steps_offset": 1,`), nil, 1), 0o644)
@@ -113,7 +113,7 @@ func TestFromMendedScheduler(t *testing.T) {
 	// The recorded folder now holds other weights: --from must not use them
 	// silently (an explicit --model only warns).
 	os.RemoveAll(model)
-	copyTree(t, golden.Path(t, "tiny-sd2"), model)
+	golden.CopyDir(t, golden.Path(t, "tiny-sd2"), model)
 	if _, errs, code := run(t, "generate", "--from", first, "--out", filepath.Join(dir, "d.png")); code != 2 || !strings.Contains(errs, "recorded in the image, has other weights than those that made it") {
 		t.Errorf("other weights at the recorded path: exit %d, %q", code, errs)
 	}
@@ -121,27 +121,5 @@ func TestFromMendedScheduler(t *testing.T) {
 	os.WriteFile(tampered, bytes.Replace(x, []byte(`"image_index":0`), []byte(`"image_index":5`), 1), 0o644)
 	if _, errs, code := run(t, "generate", "--from", tampered, "--out", filepath.Join(dir, "c.png")); code == 0 || !strings.Contains(errs, `"image_index" 5 is outside the draw of num_images 1`) {
 		t.Errorf("tampered image_index: exit %d, %q", code, errs)
-	}
-}
-
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	src, _ = filepath.EvalSymlinks(src)
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -32,6 +32,33 @@ func Root(t testing.TB) string {
 	}
 }
 
+// CopyDir copies the folder src (symlinks followed) to dst, for tests that
+// edit a fixture.
+func CopyDir(t testing.TB, src, dst string) {
+	t.Helper()
+	src, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Path joins elements onto the repository's testdata directory.
 func Path(t testing.TB, elem ...string) string {
 	return filepath.Join(append([]string{Root(t), "testdata"}, elem...)...)

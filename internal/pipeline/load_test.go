@@ -71,28 +71,8 @@ func TestDemoModelIsTinySD1(t *testing.T) {
 // copyFixture copies a fixture pipeline into a temporary folder to break.
 func copyFixture(t *testing.T, name string) string {
 	t.Helper()
-	src, err := filepath.EvalSymlinks(golden.Path(t, name))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dst := filepath.Join(t.TempDir(), name)
-	err = filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	golden.CopyDir(t, golden.Path(t, name), dst)
 	return dst
 }
 
