@@ -1,6 +1,8 @@
 # roentgen — see README.md. `make test` is what CI runs.
 GO        ?= go
 STATICCHECK_VERSION ?= v0.8.2
+# staticcheck from PATH, else where go install puts it
+STATICCHECK ?= $(or $(shell command -v staticcheck),$(shell $(GO) env GOPATH)/bin/staticcheck)
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X github.com/roentgen-dev/roentgen/internal/cli.Version=$(VERSION) -X github.com/roentgen-dev/roentgen/internal/cli.Revision=$(REVISION)
@@ -47,10 +49,10 @@ lint: staticcheck
 	$(GO) vet -tags noasm ./internal/kernels/
 	GOOS=darwin GOARCH=arm64 $(GO) vet ./...   # macOS (and the pure-Go kernels) must keep building
 	GOOS=linux GOARCH=arm64 $(GO) vet ./...
-	staticcheck ./...
+	$(STATICCHECK) ./...
 
 staticcheck:
-	@command -v staticcheck >/dev/null || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@test -x "$(STATICCHECK)" || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # bench: kernel and tokenizer benchmarks, then the pipeline bench on the
 # full-size random-weight models when they exist (go run ./scripts/mkmodel).

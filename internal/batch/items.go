@@ -102,7 +102,7 @@ func (p *Prompts) idColumn(col string) ([]string, error) {
 			v = string(raw) // a JSON number names the file by its text
 		}
 		if !safeName.MatchString(v) {
-			return nil, fmt.Errorf("%s:%d: %q is not a safe file name (1-100 letters, digits, '.', '_', '-')", p.Path, r.Line, v)
+			return nil, fmt.Errorf("%s:%d: %q is not a safe file name (1-100 letters, digits, '.', '_', '-', not starting with '.', '_' or '-')", p.Path, r.Line, v)
 		}
 		if prev, dup := seen[strings.ToLower(v)]; dup {
 			return nil, fmt.Errorf("%s:%d: %q repeats line %d", p.Path, r.Line, v, prev)

@@ -47,7 +47,7 @@ Slurm array / Kubernetes Indexed Job variables) splits the items across machines
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.batch(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.prompts, "prompts", "", "prompt file: .csv (header row), .jsonl or .txt (one prompt per line) (required)")
+	fl.StringVar(&f.prompts, "prompts", "", "prompt file: .csv (header row), .jsonl/.ndjson or .txt (one prompt per line); other names are sniffed (required)")
 	fl.StringVar(&f.out, "out", "", "output folder for images and manifest, created if missing (required)")
 	fl.StringVar(&f.column, "prompt-column", "prompt", "CSV column or JSONL key holding the prompt")
 	fl.IntVar(&f.perPrompt, "images-per-prompt", 1, fmt.Sprintf("images per prompt row, each with its own seed (at most %d, and %d items in all)", batch.MaxImagesPerPrompt, batch.MaxItems))
@@ -123,7 +123,7 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 		return usagef("--images-per-prompt %d: %d rows of %s make %d items, more than the %d a batch may have (a bound no dataset reaches, that keeps the item list small; seeds repeat after 2^32 items anyway): split the prompt file",
 			f.perPrompt, rows, f.prompts, rows*f.perPrompt, batch.MaxItems)
 	}
-	if prompts.NameNote != "" {
+	if prompts.NameNote != "" && !f.g.quiet {
 		fmt.Fprintf(a.stderr, "roentgen: note: %s\n", prompts.NameNote)
 	}
 	if _, err := os.Stat(filepath.Join(f.out, shard.ManifestName())); f.resume && err != nil {
@@ -204,6 +204,9 @@ func schedulerName(p *pipeline.Pipeline, o pipeline.Options) string {
 }
 
 func (a *app) reportPlan(job *batch.Job, plan *batch.Plan, quiet bool) {
+	if quiet {
+		return
+	}
 	for i, r := range plan.Redo {
 		if i == 10 {
 			fmt.Fprintf(a.stderr, "roentgen: redoing %d more finished images\n", len(plan.Redo)-10)
@@ -214,10 +217,8 @@ func (a *app) reportPlan(job *batch.Job, plan *batch.Plan, quiet bool) {
 	if plan.Cleaned > 0 {
 		fmt.Fprintf(a.stderr, "roentgen: removed %d temporary files left by an interrupted run\n", plan.Cleaned)
 	}
-	if !quiet {
-		fmt.Fprintf(a.stderr, "roentgen: %s: %d rows, shard %s of %d items: %d done, %d to make, into %s\n",
-			job.Prompts.Path, len(job.Prompts.Rows), job.Shard, plan.Items, plan.Done, len(plan.Todo), job.Dir)
-	}
+	fmt.Fprintf(a.stderr, "roentgen: %s: %d rows, shard %s of %d items: %d done, %d to make, into %s\n",
+		job.Prompts.Path, len(job.Prompts.Rows), job.Shard, plan.Items, plan.Done, len(plan.Todo), job.Dir)
 }
 
 // batchWriter generates items and records each finished image.

@@ -123,3 +123,13 @@ func TestFromMendedScheduler(t *testing.T) {
 		t.Errorf("tampered image_index: exit %d, %q", code, errs)
 	}
 }
+
+// TestQuietIsOneLine: with --quiet, generate on the demo model prints only
+// its summary line (no demo notice, progress, notes or warnings).
+func TestQuietIsOneLine(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "q.png")
+	_, errs, code := run(t, "generate", "--quiet", "--prompt", strings.Repeat("effusion ", 60), "--steps", "2", "--out", out)
+	if lines := strings.Split(strings.TrimSpace(errs), "\n"); code != 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], "roentgen: wrote ") {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}

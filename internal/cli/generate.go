@@ -52,7 +52,7 @@ an image from them (flags given explicitly override them).`,
 	fl.StringVar(&f.prompt, "prompt", "", "the radiology text to render (required)")
 	fl.Uint64Var(&f.seed, "seed", 0, "PyTorch CPU generator seed (default: random, printed and recorded)")
 	fl.IntVar(&f.numImages, "num-images", 1, "images to generate from one latent draw (out.png becomes out-0.png, out-1.png, ...)")
-	fl.StringVar(&f.out, "out", "", "output PNG (default roentgen-SEED.png)")
+	fl.StringVar(&f.out, "out", "", "output file, .png or .dcm (default roentgen-SEED.png, or .dcm with --format dcm)")
 	fl.StringVar(&f.from, "from", "", "take the generation parameters from a PNG written by roentgen")
 	fl.StringVar(&f.format, "format", "png", "png (parameters in tEXt) or dcm (DICOM Secondary Capture, gray, marked synthetic)")
 	addImageFlags(fl, &f)

@@ -41,9 +41,14 @@ an estimate of the memory a guided 512x512 generation needs.`,
 	return cmd
 }
 
-// load opens the --model folder (or the demo model) and loads its networks.
+// load opens the --model folder (or the demo model, saying so unless
+// a.quiet) and loads its networks.
 func (a *app) load() (*pipeline.Models, error) {
-	f, err := pipeline.OpenFolder(a.model, a.stderr)
+	var notice io.Writer = a.stderr
+	if a.quiet {
+		notice = nil
+	}
+	f, err := pipeline.OpenFolder(a.model, notice)
 	if err != nil {
 		return nil, fmt.Errorf("loading model: %w", err)
 	}
@@ -57,6 +62,7 @@ func (a *app) load() (*pipeline.Models, error) {
 // loadPipeline loads the model and prepares a pipeline over it, printing
 // how outdated configs were mended unless quiet.
 func (a *app) loadPipeline(quiet bool) (*pipeline.Pipeline, error) {
+	a.quiet = quiet
 	m, err := a.load()
 	if err != nil {
 		return nil, err

@@ -41,6 +41,7 @@ type app struct {
 	microKernel string
 	stdout      io.Writer
 	stderr      io.Writer
+	quiet       bool // --quiet of generate or batch: no notices besides errors and the summary
 }
 
 // NewRoot builds the roentgen command tree writing to the given streams.

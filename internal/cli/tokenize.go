@@ -15,7 +15,7 @@ func (a *app) tokenizeCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "tokenize [--json] TEXT... | -",
-		Short: "Show the CLIP token ids the text encoder gets for each text",
+		Short: "Show the CLIP tokens (with --json also the ids) the text encoder gets for each text",
 		Long: `tokenize runs the pipeline's CLIP tokenizer (identical to transformers' CLIPTokenizer)
 on each argument, or on each line of standard input when the only argument is "-".
 It prints one line per text; with --json one JSON object per line:

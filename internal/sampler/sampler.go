@@ -111,7 +111,8 @@ func New(name string, cfg Config, steps int, opts Options) (Sampler, error) {
 		if name == "" {
 			return nil, fmt.Errorf("the model's scheduler %s is not supported; choose one with --scheduler (%s)", v.class, strings.Join(Names(), ", "))
 		}
-		return nil, fmt.Errorf("sampler %q is not one of %s or a supported scheduler class", name, strings.Join(Names(), ", "))
+		return nil, fmt.Errorf("sampler %q is not one of %s or a supported scheduler class (%s)", name, strings.Join(Names(), ", "),
+			strings.Join([]string{classDDIM, classPNDM, classEuler, classEulerA, classDPM, classLMS}, ", "))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sampler %s: %w", label(name, v.class), err)

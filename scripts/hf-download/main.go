@@ -64,7 +64,7 @@ func (c client) get(url string) (*http.Response, error) {
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot reach %s (no network, or a proxy to set with HTTPS_PROXY?): %v", c.host, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()

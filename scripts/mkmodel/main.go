@@ -43,7 +43,7 @@ func main() {
 	flag.Parse()
 	f, ok := families[*fam]
 	if !ok || *out == "" || (*dtype != "f16" && *dtype != "f32") || (*format != "safetensors" && *format != "bin") {
-		fmt.Fprintln(os.Stderr, "usage: mkmodel --family sd15|sd21-base --out DIR [--dtype f16|f32] [--format safetensors|bin]")
+		fmt.Fprintln(os.Stderr, "usage: mkmodel --family sd15|sd21-base --out DIR [--dtype f16|f32] [--format safetensors|bin] [--vocab DIR] [--seed N]")
 		os.Exit(2)
 	}
 	if err := write(f, *out, *dtype, *format, *vocab, *seed); err != nil {
