@@ -25,6 +25,7 @@ type benchResult struct {
 	Steps           int            `json:"steps"`
 	Threads         int            `json:"threads"`
 	MicroKernel     string         `json:"micro_kernel"` // e.g. "avx2 6x16"
+	CPU             string         `json:"cpu"`          // the processor's model name, when the OS tells it
 	BatchSize       int            `json:"batch_size"`   // images per guided step (U-Net batch 2·batch_size)
 	LoadS           float64        `json:"load_s"`
 	TextEncoderS    float64        `json:"text_encoder_s"`
@@ -115,7 +116,7 @@ machine the speed-up is lower; run it with --threads N to compare with N cores.`
 			}
 			defer p.Close()
 			m := p.Models
-			r := benchResult{Model: m.Folder.Name, Steps: steps, Threads: kernels.Threads(), MicroKernel: kernels.MicroKernel(), BatchSize: batchSize, LoadS: time.Since(start).Seconds(), RoentgenVersion: VersionString()}
+			r := benchResult{Model: m.Folder.Name, Steps: steps, Threads: kernels.Threads(), MicroKernel: kernels.MicroKernel(), CPU: cpuName(), BatchSize: batchSize, LoadS: time.Since(start).Seconds(), RoentgenVersion: VersionString()}
 			r.Width, r.Height = m.DefaultSize()
 			if w > 0 {
 				r.Width = w
@@ -192,6 +193,9 @@ machine the speed-up is lower; run it with --threads N to compare with N cores.`
 				return json.NewEncoder(a.stdout).Encode(r)
 			}
 			fmt.Fprintf(a.stdout, "model %s, %dx%d, %d guided steps, %d threads (%s, %s micro-kernel)\n", r.Model, r.Width, r.Height, r.Steps, r.Threads, runtime.GOARCH, r.MicroKernel)
+			if r.CPU != "" {
+				fmt.Fprintf(a.stdout, "cpu %s\n", r.CPU)
+			}
 			fmt.Fprintf(a.stdout, "  load           %7.2f s\n", r.LoadS)
 			fmt.Fprintf(a.stdout, "  text encoder   %7.2f s\n", r.TextEncoderS)
 			which := fmt.Sprintf("median of steps after the first (first %.2f s)", r.UNetFirstStepS)

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -45,6 +47,9 @@ func TestBenchJSONAndOps(t *testing.T) {
 	}
 	if r.MicroKernel != kernels.MicroKernel() {
 		t.Errorf("micro_kernel = %q, want %q", r.MicroKernel, kernels.MicroKernel())
+	}
+	if info, _ := os.ReadFile("/proc/cpuinfo"); r.CPU == "" && bytes.Contains(info, []byte("model name")) || strings.ContainsAny(r.CPU, ":\n") {
+		t.Errorf("cpu = %q", r.CPU)
 	}
 	sum := func(ts []ops.OpTime) (flops int64, labels string) {
 		for _, o := range ts {

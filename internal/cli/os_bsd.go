@@ -4,6 +4,7 @@ package cli
 
 import (
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,4 +20,15 @@ func init() {
 	if runtime.GOOS == "darwin" {
 		maxrssUnit = 1
 	}
+}
+
+// cpuName is the processor's brand string (sysctl machdep.cpu.brand_string
+// on macOS, hw.model on FreeBSD), or "".
+func cpuName() string {
+	for _, key := range []string{"machdep.cpu.brand_string", "hw.model"} {
+		if v, err := unix.Sysctl(key); err == nil && v != "" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }

@@ -49,7 +49,11 @@ func versionCmd(stdout io.Writer) *cobra.Command {
 		Use:   "version",
 		Short: "Print the roentgen version and VCS revision, and the micro-kernel this CPU gets",
 		RunE: func(*cobra.Command, []string) error {
-			_, err := fmt.Fprintf(stdout, "%s\nmicro-kernel %s, %d threads (available: %s)\n", VersionString(), kernels.MicroKernel(), kernels.Threads(), strings.Join(kernels.MicroKernels(), ", "))
+			cpu := cpuName()
+			if cpu != "" {
+				cpu = " on " + cpu
+			}
+			_, err := fmt.Fprintf(stdout, "%s\nmicro-kernel %s, %d threads%s (available: %s)\n", VersionString(), kernels.MicroKernel(), kernels.Threads(), cpu, strings.Join(kernels.MicroKernels(), ", "))
 			return err
 		},
 	}
