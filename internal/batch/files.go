@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/roentgen-dev/roentgen/internal/atomicfile"
 )
 
 // tmpPrefix starts the name of every temporary output file; the rest is
@@ -18,34 +20,18 @@ const tmpPrefix = ".roentgen-"
 // file. It returns the SHA-256 (hex) and size of what was written. On
 // error the temporary file is removed.
 func WriteFile(dir, name string, write func(io.Writer) error) (sum string, size int64, err error) {
-	tmp, err := os.CreateTemp(dir, tmpPrefix+name+".tmp*")
+	h := sha256.New()
+	var n int64
+	err = atomicfile.Write(filepath.Join(dir, name), tmpPrefix+name+".tmp", func(w io.Writer) error {
+		c := &counter{w: io.MultiWriter(w, h)}
+		err := write(c)
+		n = c.n
+		return err
+	})
 	if err != nil {
 		return "", 0, err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	h := sha256.New()
-	c := &counter{w: io.MultiWriter(tmp, h)}
-	if err = write(c); err != nil {
-		return "", 0, err
-	}
-	if err = tmp.Sync(); err != nil {
-		return "", 0, err
-	}
-	if err = tmp.Close(); err != nil {
-		return "", 0, err
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", 0, err
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), c.n, nil
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 type counter struct {

@@ -19,6 +19,7 @@ type Settings struct {
 	Steps            int     `json:"steps"`
 	Guidance         float64 `json:"guidance"`
 	Scheduler        string  `json:"scheduler"`
+	ModelScheduler   bool    `json:"model_scheduler,omitempty"` // the model's own scheduler with a mended config, not --scheduler CLASS
 	Eta              float64 `json:"eta"`
 	Width            int     `json:"width"`
 	Height           int     `json:"height"`
@@ -44,7 +45,7 @@ func (s Settings) Diff(manifest Settings) []string {
 	return out
 }
 
-var settingOrder = []string{"model_fingerprint", "steps", "guidance", "scheduler", "eta", "width", "height", "color",
+var settingOrder = []string{"model_fingerprint", "steps", "guidance", "scheduler", "model_scheduler", "eta", "width", "height", "color",
 	"bit_depth", "format", "negative_prompt", "base_seed", "images_per_prompt", "prompt_column"}
 
 func fields(s Settings) map[string]json.RawMessage {

@@ -84,8 +84,8 @@ func checkBatchFlags(f *batchFlags) (imageio.Format, batch.Shard, error) {
 		return 0, batch.Shard{}, usagef("--batch-size must be at least 1, got %d", f.batchSize)
 	case f.batchSize > pipeline.MaxImages:
 		return 0, batch.Shard{}, usagef("--batch-size must be at most %d, got %d", pipeline.MaxImages, f.batchSize)
-	case f.g.threads < 0:
-		return 0, batch.Shard{}, usagef("--threads must be positive, got %d", f.g.threads)
+	case f.g.threads < 0 || f.g.threads > maxThreads:
+		return 0, batch.Shard{}, usagef("--threads must be between 1 and %d (0: all cores), got %d", maxThreads, f.g.threads)
 	case f.shardsSet && f.shards < 1:
 		return 0, batch.Shard{}, usagef("--shards must be at least 1, got %d", f.shards)
 	case f.shard != "" && f.shardsSet:
@@ -149,7 +149,7 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 	}
 	job := &batch.Job{Dir: f.out, Prompts: prompts, Shard: shard, Ext: "." + f.format, Model: m.Folder.Name, Version: VersionString(),
 		Settings: batch.Settings{ModelFingerprint: m.Fingerprint(), Steps: opts.Steps, Guidance: opts.Guidance,
-			Scheduler: schedulerName(p, opts), Eta: opts.Eta, Width: opts.Width, Height: opts.Height,
+			Scheduler: schedulerName(p, opts), ModelScheduler: opts.Scheduler == "" && p.SchedulerMended(), Eta: opts.Eta, Width: opts.Width, Height: opts.Height,
 			Color: f.g.color, BitDepth: f.g.bitDepth, Format: f.format, NegativePrompt: f.g.negative,
 			BaseSeed: f.g.seed, ImagesPerPrompt: f.perPrompt, PromptColumn: prompts.Column}}
 	plan, err := job.Start()
@@ -298,6 +298,11 @@ func watchSignals(stderr io.Writer, first func(os.Signal)) *signals {
 		}
 		select {
 		case sig := <-s.ch:
+			select {
+			case <-s.done: // the run ended meanwhile: let it return its own status
+				return
+			default:
+			}
 			fmt.Fprintf(stderr, "roentgen: %s again: abandoning the work in flight\n", signalName(sig))
 			n, _ := sig.(syscall.Signal)
 			os.Exit(128 + int(n))

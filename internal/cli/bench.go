@@ -80,7 +80,7 @@ machine the speed-up is lower; run it with --threads N to compare with N cores.`
 			case batchSize < 1 || batchSize > pipeline.MaxImages:
 				return usagef("--batch-size must be between 1 and %d, got %d", pipeline.MaxImages, batchSize)
 			case threads < 0 || threads > maxThreads:
-				return usagef("--threads must be between 1 and %d, got %d", maxThreads, threads)
+				return usagef("--threads must be between 1 and %d (0: all cores), got %d", maxThreads, threads)
 			case steps < 1:
 				return usagef("--steps must be at least 1, got %d", steps)
 			}

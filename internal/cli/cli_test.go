@@ -122,15 +122,22 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"generate", "--prompt", "x\xff"}, 2, "must be valid UTF-8"},
 		{[]string{"generate", "--prompt", "x", "--guidance", "1e308", "--steps", "2", "--out", "/tmp/x.png"}, 1, "gave latents that are not finite (NaN or Inf)"},
 		{[]string{"generate", "--prompt", "x", "--format", "dcm", "--out", "x.png"}, 2, "--out x.png does not match --format dcm"},
-		{[]string{"generate", "--prompt", "x", "--threads", "100000"}, 2, "--threads must be between 1 and 1024, got 100000"},
+		{[]string{"batch", "--prompts", "p.txt", "--out", "o", "--threads", "5000000"}, 2, "--threads must be between 1 and 1024 (0: all cores), got 5000000"},
+		{[]string{"generate", "--prompt", "x", "--threads", "100000"}, 2, "--threads must be between 1 and 1024 (0: all cores), got 100000"},
 		{[]string{"generate", "--prompt", "x", "--num-images", "1000000000"}, 2, "--num-images must be between 1 and 4096, got 1000000000"},
 		{[]string{"generate", "--prompt", "x", "--out", "y.jpg"}, 2, "--out y.jpg: roentgen writes .png or .dcm files"},
 		{[]string{"bench", "--memprofile", "/nonexistent/x.prof"}, 1, "--memprofile: open /nonexistent/x.prof"},
-		{[]string{"bench", "--threads", "-1"}, 2, "--threads must be between 1 and 1024, got -1"},
+		{[]string{"bench", "--threads", "-1"}, 2, "--threads must be between 1 and 1024 (0: all cores), got -1"},
 		{[]string{"bench", "--batch-size", "5000"}, 2, "--batch-size must be between 1 and 4096, got 5000"},
 		{[]string{"generate", "--prompt", strings.Repeat("x", 40000)}, 2, "prompt is 40000 bytes, more than the 32768"},
 	}
+	tmp := filepath.Join(t.TempDir(), "x.png") // a case that wrongly succeeds writes here, not in /tmp
 	for _, c := range cases {
+		for i, a := range c.args {
+			if a == "/tmp/x.png" {
+				c.args[i] = tmp
+			}
+		}
 		_, errs, code := run(t, c.args...)
 		if code != c.code || !strings.Contains(errs, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit %d and %q", c.args, code, errs, c.code, c.want)

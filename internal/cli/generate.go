@@ -111,7 +111,7 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 		return usagef("--num-images must be between 1 and %d, got %d", pipeline.MaxImages, f.numImages)
 	}
 	if f.threads < 0 || f.threads > maxThreads {
-		return usagef("--threads must be between 1 and %d, got %d", maxThreads, f.threads)
+		return usagef("--threads must be between 1 and %d (0: all cores), got %d", maxThreads, f.threads)
 	}
 	if f.threads > 0 {
 		kernels.SetThreads(f.threads)
@@ -217,9 +217,9 @@ func (a *app) params(p *pipeline.Pipeline, o pipeline.Options, res *pipeline.Res
 		"num_images": o.NumImages, "model": p.Models.Folder.Name, "model_fingerprint": p.Models.Fingerprint(),
 		"color": f.color, "bit_depth": f.bitDepth, "roentgen": VersionString(), "synthetic": true,
 	}
-	if o.Scheduler == "" {
-		// The model's own scheduler, whose config may have been mended
-		// (fixups.go): --from must not rebuild it as --scheduler CLASS.
+	if o.Scheduler == "" && p.SchedulerMended() {
+		// The model's own scheduler with a mended config (fixups.go):
+		// --from must not rebuild it as --scheduler CLASS.
 		params["model_scheduler"] = true
 	}
 	return params

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -49,14 +50,27 @@ func TestSecondSignalAbandons(t *testing.T) {
 	os.WriteFile(prompts, []byte("Cardiomegaly.\nEffusion.\n"), 0o644)
 	cmd := exec.Command("sh", "-c", `trap "" INT; exec "$0" "$@"`, roentgenBinary(t), "batch", "--prompts", prompts, "--out", filepath.Join(dir, "out"), "--steps", "999")
 	cmd.Env = append(os.Environ(), "ROENTGEN_MODEL=")
-	var stderr bytes.Buffer
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Signal only once the batch is at work (its plan line is out), so that
+	// the first SIGINT is not lost to the inherited ignore before roentgen
+	// installs its handler.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), "to make, into"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no plan line: %q", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	cmd.Process.Signal(syscall.SIGINT)
-	time.Sleep(500 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "finishing the images in flight"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("first SIGINT not seen: %q", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	start := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
@@ -67,4 +81,22 @@ func TestSecondSignalAbandons(t *testing.T) {
 	if !strings.Contains(stderr.String(), "SIGINT: finishing the images in flight") || !strings.Contains(stderr.String(), "SIGINT again: abandoning") {
 		t.Errorf("stderr %q", stderr.String())
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a subprocess writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

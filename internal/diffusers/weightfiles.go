@@ -50,9 +50,9 @@ func (f *Folder) Weights(component, variant string) (*weights.Set, WeightFiles, 
 	} else if variant != "" {
 		variants = []string{variant, ""}
 	}
-	for _, format := range weightFormats {
-		for _, base := range format.stems {
-			for _, v := range variants {
+	for _, v := range variants { // the preferred variant in either format first, as diffusers
+		for _, format := range weightFormats {
+			for _, base := range format.stems {
 				single := base + "." + format.ext
 				indexes := []string{single + ".index.json"}
 				if v != "" {

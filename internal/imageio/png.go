@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/roentgen-dev/roentgen/internal/atomicfile"
 )
 
 // Format is the pixel layout of a written image.
@@ -180,30 +182,8 @@ func ReadParams(path string) (map[string]any, error) {
 // WriteFileAtomic writes a file through write into a temporary file in the
 // same folder, syncs it and renames it over path, so that path never holds
 // a partial file; on any error the temporary file is removed.
-func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+func WriteFileAtomic(path string, write func(io.Writer) error) error {
+	return atomicfile.Write(path, "."+filepath.Base(path)+".tmp", write)
 }
 
 // NumberedPaths returns path itself for one image, else base-0.ext,

@@ -42,11 +42,13 @@ func UseMicroKernel(name string) error {
 	return fmt.Errorf("%q is not available on this CPU and build (available: %s)", name, strings.Join(MicroKernels(), ", "))
 }
 
-// SetThreads sets the number of goroutines the parallel kernels use; n < 1 means 1.
+// maxThreads bounds SetThreads (the CLI refuses more than 1024).
+const maxThreads = 1 << 16
+
+// SetThreads sets the number of goroutines the parallel kernels use; n < 1
+// means 1, and n is at most maxThreads.
 func SetThreads(n int) {
-	if n < 1 {
-		n = 1
-	}
+	n = min(max(n, 1), maxThreads)
 	threads.Store(int32(n))
 }
 

@@ -109,6 +109,9 @@ func (p *Pipeline) Validate(o Options) error {
 	if err != nil {
 		return err
 	}
+	if o.Images != nil { // the whole draw's latents and one step's noise are drawn before picking
+		e.Total += 2 * 4 * int64(o.NumImages) * int64(p.Models.UNetArch.In*(o.Height/sf)*(o.Width/sf))
+	}
 	if have := totalMemory(); have > 0 && e.Total > have {
 		return fmt.Errorf("a %dx%d generation of %d image(s) needs about %.1f GiB, more than this machine's %.1f GiB; use a smaller size or fewer images",
 			o.Width, o.Height, o.NumImages, float64(e.Total)/(1<<30), float64(have)/(1<<30))

@@ -297,6 +297,21 @@ func TestVariantsAndShards(t *testing.T) {
 	if c := load("").Components[1]; c.DTypes()[0] != weights.F32 {
 		t.Errorf("default variant picked %v", c.DTypes())
 	}
+	// A full-precision .bin beats an fp16 .safetensors without --variant, and
+	// the fp16 .safetensors beats the full-precision .bin with it.
+	toTorch(t, dir, "unet", true)
+	if c := load("").Components[1]; c.DTypes()[0] != weights.F32 || !strings.HasSuffix(c.Files[0], "diffusion_pytorch_model.safetensors") {
+		t.Errorf("default: %v from %v", c.DTypes(), c.Files)
+	}
+	os.Rename(full, full+".away")
+	if c := load("").Components[1]; c.DTypes()[0] != weights.F32 || !strings.HasSuffix(c.Files[0], ".bin") {
+		t.Errorf("no full-precision safetensors: %v from %v, want the full-precision .bin", c.DTypes(), c.Files)
+	}
+	if c := load("fp16").Components[1]; c.DTypes()[0] != weights.F16 {
+		t.Errorf("--variant fp16 with a full-precision .bin: %v from %v", c.DTypes(), c.Files)
+	}
+	os.Rename(full+".away", full)
+	os.Remove(filepath.Join(unet, "diffusion_pytorch_model.bin"))
 	if c := load("bf16").Components[1]; c.DTypes()[0] != weights.F32 {
 		t.Errorf("a missing bf16 variant did not fall back to full precision: %v", c.DTypes())
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/roentgen-dev/roentgen/internal/graph"
 	"io"
+	"reflect"
 
 	"github.com/roentgen-dev/roentgen/internal/clip"
 	"github.com/roentgen-dev/roentgen/internal/sampler"
@@ -62,6 +63,13 @@ func New(m *Models) (*Pipeline, error) {
 		vae:    vae.NewRunner(m.VAE),
 		embeds: map[string][]float32{},
 	}, nil
+}
+
+// SchedulerMended reports whether the model's own scheduler runs with a
+// mended config (fixups.go), and so differs from --scheduler CLASS built
+// from the same file: images and manifests must then say which one ran.
+func (p *Pipeline) SchedulerMended() bool {
+	return !reflect.DeepEqual(p.own, p.other)
 }
 
 // samplerConfig is the scheduler config sampler name (see sampler.New)

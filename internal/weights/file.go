@@ -70,6 +70,8 @@ func parse(name string, image []byte) (*File, error) {
 	switch {
 	case isZip(image):
 		return parseTorch(name, image)
+	case bytes.HasPrefix(image, []byte("version https://git-lfs")):
+		return nil, fmt.Errorf("%s: a Git LFS pointer, not the weights: fetch them (git lfs pull, or download the file itself)", name)
 	case bytes.HasPrefix(image, legacyTorchMagic):
 		return nil, fmt.Errorf("%s: a PyTorch checkpoint in the format before PyTorch 1.6, which roentgen does not read (re-save it with a recent torch.save, or as safetensors)", name)
 	}

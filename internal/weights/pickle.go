@@ -30,9 +30,18 @@ type (
 
 func newDict() *pyDict { return &pyDict{} }
 
+// maxKey bounds a dict key string: every lookup hashes the whole key, so
+// long keys set over and over would cost minutes of CPU from a small
+// pickle. State dict names are well under 1 KiB.
+const maxKey = 1 << 10
+
 func (d *pyDict) set(k, v any) error {
-	switch k.(type) {
-	case nil, bool, int64, float64, string:
+	switch k := k.(type) {
+	case string:
+		if len(k) > maxKey {
+			return fmt.Errorf("dict key of %d bytes, more than %d", len(k), maxKey)
+		}
+	case nil, bool, int64, float64:
 	default:
 		return fmt.Errorf("dict key of type %T", k)
 	}

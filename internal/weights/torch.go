@@ -211,7 +211,7 @@ func torchHooks() pickleHooks {
 			g, ok1 := t[1].(pyGlobal)
 			key, ok2 := t[2].(string)
 			numel, ok3 := t[4].(int64)
-			if !ok1 || !ok2 || !ok3 || g.module != "torch" || torchStorages[g.name] == "" {
+			if !ok1 || !ok2 || !ok3 || g.module != "torch" || torchStorages[g.name] == "" || len(key) > 64 {
 				return nil, fmt.Errorf("malformed storage id (a %s of %d items)", pyType(pid), len(t))
 			}
 			st := &torchStorage{dtype: torchStorages[g.name], key: key, numel: numel}

@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+
+	"github.com/roentgen-dev/roentgen/internal/atomicfile"
 )
 
 // Record is one tensor to write: raw little-endian bytes of the given dtype.
@@ -68,26 +69,10 @@ func WriteFile(path string, records []Record, metadata map[string]string) error 
 // writeAtomic writes path through write: to a temporary file in the same
 // folder, synced, then renamed over path.
 func writeAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
+	if err := atomicfile.Write(path, "."+filepath.Base(path)+".tmp", write); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp's 0600 would hide a model from other users
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }
 
 // Records returns every tensor of f as records that share f's bytes, for
