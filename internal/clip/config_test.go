@@ -1,7 +1,6 @@
 package clip
 
 import (
-	"encoding/json"
 	"os"
 	"testing"
 
@@ -30,23 +29,6 @@ const sd15TextConfig = `{
   "vocab_size": 49408
 }`
 
-// withKeys returns the SD 1.5 text encoder config with the keys of kv set.
-func withKeys(t *testing.T, kv map[string]any) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(sd15TextConfig), &m); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range kv {
-		m[k] = v
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestParseConfigRealModels checks that the text encoders of SD 1.5, SD 2.x
 // and SDXL's larger second encoder, and the fixtures, load.
 func TestParseConfigRealModels(t *testing.T) {
@@ -63,8 +45,8 @@ func TestParseConfigRealModels(t *testing.T) {
 		hidden, layers, headDim, v int
 	}{
 		{"SD 1.5", []byte(sd15TextConfig), 768, 12, 64, 49408},
-		{"SD 2.1", withKeys(t, map[string]any{"hidden_act": "gelu", "hidden_size": 1024, "intermediate_size": 4096, "num_attention_heads": 16, "num_hidden_layers": 23}), 1024, 23, 64, 49408},
-		{"SDXL text_encoder_2", withKeys(t, map[string]any{"hidden_act": "gelu", "hidden_size": 1280, "intermediate_size": 5120, "num_attention_heads": 20, "num_hidden_layers": 32}), 1280, 32, 64, 49408},
+		{"SD 2.1", golden.WithKeys(t, sd15TextConfig, map[string]any{"hidden_act": "gelu", "hidden_size": 1024, "intermediate_size": 4096, "num_attention_heads": 16, "num_hidden_layers": 23}), 1024, 23, 64, 49408},
+		{"SDXL text_encoder_2", golden.WithKeys(t, sd15TextConfig, map[string]any{"hidden_act": "gelu", "hidden_size": 1280, "intermediate_size": 5120, "num_attention_heads": 20, "num_hidden_layers": 32}), 1280, 32, 64, 49408},
 		{"tiny-sd1", fixture("tiny-sd1"), 32, 4, 8, 49408},
 	} {
 		_, a, err := ParseConfig("config.json", tc.data)
@@ -96,12 +78,12 @@ func TestParseConfigBounds(t *testing.T) {
 		{map[string]any{"num_attention_heads": 1 << 20}, "num_attention_heads = 1048576 is above 65536, far beyond any real model"},
 		{map[string]any{"max_position_embeddings": 1000000000}, "max_position_embeddings = 1000000000 is above 65536, far beyond any real model"},
 	} {
-		_, _, err := ParseConfig(file, withKeys(t, tc.kv))
+		_, _, err := ParseConfig(file, golden.WithKeys(t, sd15TextConfig, tc.kv))
 		if want := file + ": " + tc.want; err == nil || err.Error() != want {
 			t.Errorf("%v:\n got %v\nwant %s", tc.kv, err, want)
 		}
 	}
-	if _, _, err := ParseConfig(file, withKeys(t, map[string]any{"num_hidden_layers": 1000, "vocab_size": 1 << 20,
+	if _, _, err := ParseConfig(file, golden.WithKeys(t, sd15TextConfig, map[string]any{"num_hidden_layers": 1000, "vocab_size": 1 << 20,
 		"hidden_size": 1 << 16, "num_attention_heads": 1 << 16, "intermediate_size": 1 << 18, "max_position_embeddings": 1 << 16})); err != nil {
 		t.Errorf("the bounds: %v", err)
 	}

@@ -2,6 +2,7 @@
 package golden
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -57,6 +58,24 @@ func CopyDir(t testing.TB, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// WithKeys returns the JSON object config with the keys of kv set to its
+// values, for tests that vary one field of a real config.
+func WithKeys(t testing.TB, config string, kv map[string]any) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(config), &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range kv {
+		m[k] = v
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // Path joins elements onto the repository's testdata directory.

@@ -1,7 +1,6 @@
 package unet
 
 import (
-	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -112,23 +111,6 @@ func TestParseConfigRealModels(t *testing.T) {
 	}
 }
 
-// withKey returns SD 1.5's config with the keys of kv set to its values.
-func withKey(t *testing.T, kv map[string]any) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(sd15Config), &m); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range kv {
-		m[k] = v
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // TestParseConfigBounds checks that values sizing the network far beyond
 // any real model are refused at parse time, with one line naming the file
 // and the field, before New would declare (and the weights check report)
@@ -181,7 +163,7 @@ func TestParseConfigBounds(t *testing.T) {
 		{map[string]any{"sample_size": 2049},
 			"sample_size = 2049 is above 2048: the default image side, sample_size x 8 pixels with Stable Diffusion's VAE, must be within roentgen's 16384"},
 	} {
-		_, _, err := ParseConfig(file, withKey(t, tc.kv))
+		_, _, err := ParseConfig(file, golden.WithKeys(t, sd15Config, tc.kv))
 		if want := file + ": " + tc.want; err == nil || err.Error() != want {
 			t.Errorf("%v:\n got %v\nwant %s", tc.kv, err, want)
 		}
@@ -195,7 +177,7 @@ func TestParseConfigBounds(t *testing.T) {
 		{"block_out_channels": []int{65536, 65536, 65536, 65536}, "cross_attention_dim": 65536, "time_embedding_dim": 262144},
 		{"conv_in_kernel": 31, "conv_out_kernel": 1},
 	} {
-		if _, _, err := ParseConfig(file, withKey(t, kv)); err != nil {
+		if _, _, err := ParseConfig(file, golden.WithKeys(t, sd15Config, kv)); err != nil {
 			t.Errorf("%v: %v", kv, err)
 		}
 	}

@@ -1,7 +1,6 @@
 package vae
 
 import (
-	"encoding/json"
 	"os"
 	"testing"
 
@@ -69,33 +68,16 @@ func TestParseConfigBounds(t *testing.T) {
 		{blocks(16), "block_out_channels has 16 entries, more than 15: the scale factor 2^(entries-1) would exceed roentgen's 16384 pixels a side"},
 		{blocks(70), "block_out_channels has 70 entries, more than 15: the scale factor 2^(entries-1) would exceed roentgen's 16384 pixels a side"},
 	} {
-		_, _, err := ParseConfig(file, withKeys(t, tc.kv))
+		_, _, err := ParseConfig(file, golden.WithKeys(t, sdVAEConfig, tc.kv))
 		if want := file + ": " + tc.want; err == nil || err.Error() != want {
 			t.Errorf("%v:\n got %v\nwant %s", tc.kv, err, want)
 		}
 	}
-	_, a, err := ParseConfig(file, withKeys(t, blocks(15)))
+	_, a, err := ParseConfig(file, golden.WithKeys(t, sdVAEConfig, blocks(15)))
 	if err != nil || a.ScaleFactor() != 16384 {
 		t.Errorf("15 blocks: scale factor %d, %v; want 16384", a.ScaleFactor(), err)
 	}
-	if _, _, err := ParseConfig(file, withKeys(t, map[string]any{"layers_per_block": 100, "block_out_channels": []int{65536, 65536, 65536, 65536}})); err != nil {
+	if _, _, err := ParseConfig(file, golden.WithKeys(t, sdVAEConfig, map[string]any{"layers_per_block": 100, "block_out_channels": []int{65536, 65536, 65536, 65536}})); err != nil {
 		t.Errorf("the bounds: %v", err)
 	}
-}
-
-// withKeys returns the SD VAE config with the keys of kv set to its values.
-func withKeys(t *testing.T, kv map[string]any) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(sdVAEConfig), &m); err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range kv {
-		m[k] = v
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
