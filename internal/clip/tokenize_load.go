@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,12 +102,9 @@ func loadTokenizer(fsys fs.FS, path func(file string) string) (*Tokenizer, error
 	if err != nil {
 		return nil, err
 	}
-	// transformers 4.33 would give the tokens of added_tokens.json new ids and split them out too;
-	// SD folders have none, so refuse rather than encode them differently.
-	if added, err := readJSONObject(fsys, addedTokensFile, path); err != nil {
+	added, err := readJSONObject(fsys, addedTokensFile, path)
+	if err != nil {
 		return nil, err
-	} else if len(added) > 0 {
-		return nil, fmt.Errorf("clip: %s: added tokens are not supported", path(addedTokensFile))
 	}
 	spec, err := parseSpec(cfg, stm, path)
 	if err != nil {
@@ -115,15 +113,76 @@ func loadTokenizer(fsys fs.FS, path func(file string) string) (*Tokenizer, error
 
 	vocabData, vocabErr := fs.ReadFile(fsys, vocabFile)
 	mergesData, mergesErr := fs.ReadFile(fsys, mergesFile)
+	var t *Tokenizer
 	switch {
 	case errors.Is(vocabErr, fs.ErrNotExist) && errors.Is(mergesErr, fs.ErrNotExist):
-		return newEmbeddedTokenizer(spec)
+		t, err = newEmbeddedTokenizer(spec)
 	case vocabErr != nil:
 		return nil, fmt.Errorf("clip: %s: %w", path(vocabFile), vocabErr)
 	case mergesErr != nil:
 		return nil, fmt.Errorf("clip: %s: %w", path(mergesFile), mergesErr)
+	default:
+		t, err = newTokenizer(vocabData, mergesData, path(vocabFile), path(mergesFile), spec)
 	}
-	return newTokenizer(vocabData, mergesData, path(vocabFile), path(mergesFile), spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.checkAdded(added, cfg["added_tokens_decoder"], path); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// checkAdded accepts the added tokens a folder lists (added_tokens.json's
+// token → id, tokenizer_config.json's added_tokens_decoder id → token)
+// only when each is one of the special tokens at its id in the vocabulary.
+// transformers 4.34 and later write CLIP's special tokens there even
+// though the vocabulary holds them (so every SD folder saved since late
+// 2023 lists them), and those change nothing; a token outside the
+// vocabulary (a textual-inversion concept such as "<sks>") would get a new
+// id and be split out of prompts, which roentgen does not do, so it is
+// refused rather than encoded differently.
+func (t *Tokenizer) checkAdded(added map[string]json.RawMessage, decoder json.RawMessage, path func(string) string) error {
+	check := func(where, tok string, id int) error {
+		if v, ok := t.vocab.GetID(tok); !ok || v != id || !slices.Contains(t.specials, tok) {
+			return fmt.Errorf("clip: %s: added token %q (id %d) is not supported: roentgen reads only the vocabulary and its special tokens", where, tok, id)
+		}
+		return nil
+	}
+	for _, tok := range slices.Sorted(maps.Keys(added)) {
+		var id int
+		if err := json.Unmarshal(added[tok], &id); err != nil {
+			return fmt.Errorf("clip: %s: %q: want an integer id, got %s", path(addedTokensFile), tok, added[tok])
+		}
+		if err := check(path(addedTokensFile), tok, id); err != nil {
+			return err
+		}
+	}
+	if len(decoder) == 0 || string(decoder) == "null" {
+		return nil
+	}
+	where := path(tokenizerConfigFile) + ": added_tokens_decoder"
+	var dec map[string]json.RawMessage
+	if err := json.Unmarshal(decoder, &dec); err != nil {
+		return fmt.Errorf("clip: %s: %w", where, err)
+	}
+	for _, key := range slices.Sorted(maps.Keys(dec)) {
+		id, err := strconv.Atoi(key)
+		if err != nil {
+			return fmt.Errorf("clip: %s: key %q is not an integer id", where, key)
+		}
+		tok, isNull, err := parseTokenValue(dec[key])
+		if err == nil && isNull {
+			err = errors.New("is null")
+		}
+		if err != nil {
+			return fmt.Errorf("clip: %s[%q]: %w", where, key, err)
+		}
+		if err := check(where, tok, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readJSONObject decodes a JSON object file into its fields; a missing file gives nil.

@@ -2,6 +2,7 @@ package clip
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -39,6 +40,51 @@ func TestLoadTokenizerFSFallback(t *testing.T) {
 	for _, c := range loadGolden(t, "tiny-sd2").Cases {
 		if g, w := got.Encode(c.Prompt), want.Encode(c.Prompt); !reflect.DeepEqual(g, w) {
 			t.Errorf("%s: %v, want %v", c.Name, g.IDs, w.IDs)
+		}
+	}
+}
+
+// newFormatFiles are tokenizer files as transformers 4.34 and later save
+// an SD tokenizer (pad is "<|endoftext|>" for SD 1.x, "!" for SD 2.x):
+// plain-string special tokens, their ids in added_tokens_decoder, and an
+// added_tokens.json that lists them although the vocabulary holds them.
+func newFormatFiles(pad string, padID int) fstest.MapFS {
+	added := fmt.Sprintf(`{"<|endoftext|>": 49407, "<|startoftext|>": 49406, %q: %d}`, pad, padID)
+	cfg := fmt.Sprintf(`{"add_prefix_space": false, "added_tokens_decoder": {
+		"49406": {"content": "<|startoftext|>", "lstrip": false, "normalized": true, "rstrip": false, "single_word": false, "special": true},
+		"49407": {"content": "<|endoftext|>", "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true},
+		"%d": {"content": %q, "lstrip": false, "normalized": false, "rstrip": false, "single_word": false, "special": true}},
+		"additional_special_tokens": [], "bos_token": "<|startoftext|>", "clean_up_tokenization_spaces": true,
+		"do_lower_case": true, "eos_token": "<|endoftext|>", "errors": "replace", "model_max_length": 77,
+		"pad_token": %q, "tokenizer_class": "CLIPTokenizer", "unk_token": "<|endoftext|>"}`, padID, pad, pad)
+	stm := fmt.Sprintf(`{"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": %q, "unk_token": "<|endoftext|>"}`, pad)
+	return fstest.MapFS{addedTokensFile: {Data: []byte(added)}, tokenizerConfigFile: {Data: []byte(cfg)},
+		specialTokensMapFile: {Data: []byte(stm)}}
+}
+
+// TestLoadTokenizerNewFormat checks that both fixtures' tokenizers, saved
+// in the format of transformers 4.34 and later, load and encode every
+// golden prompt as the fixtures' own (transformers 4.33) files do.
+func TestLoadTokenizerNewFormat(t *testing.T) {
+	for _, c := range []struct {
+		family, pad string
+		padID       int
+	}{{"tiny-sd1", "<|endoftext|>", 49407}, {"tiny-sd2", "!", 0}} {
+		fsys := newFormatFiles(c.pad, c.padID)
+		fsys[vocabFile] = &fstest.MapFile{Data: fixtureFile(t, c.family, vocabFile)}
+		fsys[mergesFile] = &fstest.MapFile{Data: fixtureFile(t, c.family, mergesFile)}
+		got, err := LoadTokenizerFS(fsys)
+		if err != nil {
+			t.Fatalf("%s: %v", c.family, err)
+		}
+		want := loadFixtureTokenizer(t, c.family)
+		if got.PadID() != want.PadID() || got.MaxLength() != want.MaxLength() {
+			t.Errorf("%s: pad %d max %d, want %d %d", c.family, got.PadID(), got.MaxLength(), want.PadID(), want.MaxLength())
+		}
+		for _, g := range loadGolden(t, c.family).Cases {
+			if ge, we := got.Encode(g.Prompt), want.Encode(g.Prompt); !reflect.DeepEqual(ge, we) {
+				t.Errorf("%s %s: %v, want %v", c.family, g.Name, ge.IDs, we.IDs)
+			}
 		}
 	}
 }
@@ -99,7 +145,19 @@ func TestLoadTokenizerErrors(t *testing.T) {
 		{"malformed merge", fstest.MapFS{vocabFile: {Data: vocab}, mergesFile: {Data: []byte("#version: 0.2\ni n x\n")}},
 			[]string{mergesFile, "line 2"}},
 		{"added tokens", fstest.MapFS{addedTokensFile: {Data: []byte(`{"<cat>": 49408}`)}},
-			[]string{addedTokensFile}},
+			[]string{addedTokensFile, `"<cat>"`, "49408"}},
+		{"added special token at another id", fstest.MapFS{addedTokensFile: {Data: []byte(`{"<|endoftext|>": 5}`)}},
+			[]string{addedTokensFile, `"<|endoftext|>"`, "id 5"}},
+		{"added word of the vocabulary", fstest.MapFS{addedTokensFile: {Data: []byte(`{"acute</w>": 19734}`)}},
+			[]string{addedTokensFile, `"acute</w>"`}},
+		{"added token id not a number", fstest.MapFS{addedTokensFile: {Data: []byte(`{"<|endoftext|>": "x"}`)}},
+			[]string{addedTokensFile, "integer"}},
+		{"decoder token", fstest.MapFS{tokenizerConfigFile: {Data: []byte(`{"added_tokens_decoder": {"49408": {"content": "<sks>"}}}`)}},
+			[]string{tokenizerConfigFile, "added_tokens_decoder", `"<sks>"`}},
+		{"decoder key", fstest.MapFS{tokenizerConfigFile: {Data: []byte(`{"added_tokens_decoder": {"x": {"content": "<|endoftext|>"}}}`)}},
+			[]string{tokenizerConfigFile, "added_tokens_decoder", `"x"`}},
+		{"decoder not an object", fstest.MapFS{tokenizerConfigFile: {Data: []byte(`{"added_tokens_decoder": [1]}`)}},
+			[]string{tokenizerConfigFile, "added_tokens_decoder"}},
 	} {
 		_, err := LoadTokenizerFS(tc.fsys)
 		if err == nil {
