@@ -16,6 +16,7 @@ import (
 // A manifest is resumed only with equal settings.
 type Settings struct {
 	ModelFingerprint string  `json:"model_fingerprint"`
+	TextEncoder      string  `json:"text_encoder,omitempty"` // the text encoder folder, if not text_encoder
 	Steps            int     `json:"steps"`
 	Guidance         float64 `json:"guidance"`
 	Scheduler        string  `json:"scheduler"`
@@ -45,7 +46,7 @@ func (s Settings) Diff(manifest Settings) []string {
 	return out
 }
 
-var settingOrder = []string{"model_fingerprint", "steps", "guidance", "scheduler", "model_scheduler", "eta", "width", "height", "color",
+var settingOrder = []string{"model_fingerprint", "text_encoder", "steps", "guidance", "scheduler", "model_scheduler", "eta", "width", "height", "color",
 	"bit_depth", "format", "negative_prompt", "base_seed", "images_per_prompt", "prompt_column"}
 
 func fields(s Settings) map[string]json.RawMessage {

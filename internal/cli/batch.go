@@ -148,7 +148,7 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 		return UsageError{err}
 	}
 	job := &batch.Job{Dir: f.out, Prompts: prompts, Shard: shard, Ext: "." + f.format, Model: m.Folder.Name, Version: VersionString(),
-		Settings: batch.Settings{ModelFingerprint: m.Fingerprint(), Steps: opts.Steps, Guidance: opts.Guidance,
+		Settings: batch.Settings{ModelFingerprint: m.Fingerprint(), TextEncoder: textEncoderSetting(m), Steps: opts.Steps, Guidance: opts.Guidance,
 			Scheduler: schedulerName(p, opts), ModelScheduler: opts.Scheduler == "" && p.SchedulerMended(), Eta: opts.Eta, Width: opts.Width, Height: opts.Height,
 			Color: f.g.color, BitDepth: f.g.bitDepth, Format: f.format, NegativePrompt: f.g.negative,
 			BaseSeed: f.g.seed, ImagesPerPrompt: f.perPrompt, PromptColumn: prompts.Column}}
@@ -378,4 +378,14 @@ func (b *batchProgress) finish() {
 	if b.mode == progressTerminal && b.made > 0 {
 		fmt.Fprintln(b.w)
 	}
+}
+
+// textEncoderSetting is the text encoder folder a manifest records: "" for
+// the default, so that manifests of runs without --text-encoder stay as
+// they were.
+func textEncoderSetting(m *pipeline.Models) string {
+	if m.TextEncoderFolder == pipeline.DefaultTextEncoder {
+		return ""
+	}
+	return m.TextEncoderFolder
 }

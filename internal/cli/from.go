@@ -14,6 +14,7 @@ import (
 type recorded struct {
 	prompt             bool   // the image records a prompt (possibly empty)
 	model, fingerprint string // the model folder (or demo.Name) and its weights' fingerprint
+	textEncoder        string // the text encoder folder, if not the default
 	index, of          int    // the image's index in its draw of num_images (of 0 if unknown)
 	implicit           bool   // the model was taken from the image, not given with --model
 }
@@ -78,7 +79,7 @@ func applyFrom(cmd *cobra.Command, f *genFlags) (recorded, error) {
 		set("num_images", integer(&f.numImages)), set("bit_depth", integer(&f.bitDepth)), set("seed", num(&seed)),
 	}
 	var index, of int
-	steps = append(steps, set("model", str(&rec.model)), set("model_fingerprint", str(&rec.fingerprint)),
+	steps = append(steps, set("model", str(&rec.model)), set("model_fingerprint", str(&rec.fingerprint)), set("text_encoder", str(&rec.textEncoder)),
 		set("image_index", integer(&index)))
 	if _, ok := p["num_images"]; ok {
 		steps = append(steps, integer(&of)(p["num_images"]))
@@ -119,6 +120,8 @@ func flagName(param string) string {
 		return "num-images"
 	case "bit_depth":
 		return "bit-depth"
+	case "text_encoder":
+		return "text-encoder"
 	}
 	return param
 }

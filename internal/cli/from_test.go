@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/roentgen-dev/roentgen/internal/golden"
+	"github.com/roentgen-dev/roentgen/internal/imageio"
 )
 
 // TestFromRemakesOneImageWithItsModel: --from an image of a three-image
@@ -131,5 +132,72 @@ func TestQuietIsOneLine(t *testing.T) {
 	_, errs, code := run(t, "generate", "--quiet", "--prompt", strings.Repeat("effusion ", 60), "--steps", "2", "--out", out)
 	if lines := strings.Split(strings.TrimSpace(errs), "\n"); code != 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], "roentgen: wrote ") {
 		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestTextEncoderFolder: with a RoentGen text_encoder_and_tokenizer/ that
+// holds other weights, generate notes it and uses text_encoder/;
+// --text-encoder uses it, records it in the image, and --from remakes the
+// image with it byte for byte; info lists it; a batch manifest records it.
+func TestTextEncoderFolder(t *testing.T) {
+	model := golden.WithTextEncoderCopy(t, golden.Path(t, "tiny-sd1"), "text_encoder_and_tokenizer", true, func(n string, v []float32) {
+		if n == "text_model.final_layer_norm.bias" {
+			v[0] += 1
+		}
+	})
+	dir := t.TempDir()
+	gen := func(out string, extra ...string) string {
+		t.Helper()
+		args := append([]string{"generate", "--model", model, "--prompt", "Cardiomegaly.", "--seed", "3", "--steps", "2", "--out", out}, extra...)
+		_, errs, code := run(t, args...)
+		if code != 0 {
+			t.Fatal(errs)
+		}
+		return errs
+	}
+	def, alt := filepath.Join(dir, "def.png"), filepath.Join(dir, "alt.png")
+	if errs := gen(def); !strings.Contains(errs, "note: text_encoder_and_tokenizer/ holds another text encoder") {
+		t.Errorf("no note: %s", errs)
+	}
+	if errs := gen(alt, "--text-encoder", "text_encoder_and_tokenizer"); strings.Contains(errs, "note:") {
+		t.Errorf("note with --text-encoder: %s", errs)
+	}
+	a, _ := os.ReadFile(def)
+	b, _ := os.ReadFile(alt)
+	if bytes.Equal(a, b) {
+		t.Fatal("--text-encoder made the same image")
+	}
+	p, err := imageio.ReadParams(alt)
+	if err != nil || p["text_encoder"] != "text_encoder_and_tokenizer" {
+		t.Errorf("recorded text_encoder %v (%v)", p["text_encoder"], err)
+	}
+	if p, _ := imageio.ReadParams(def); p["text_encoder"] != nil {
+		t.Errorf("default image records text_encoder %v", p["text_encoder"])
+	}
+	again := filepath.Join(dir, "again.png")
+	if _, errs, code := run(t, "generate", "--from", alt, "--out", again); code != 0 {
+		t.Fatal(errs)
+	}
+	if c, _ := os.ReadFile(again); !bytes.Equal(c, b) {
+		t.Error("--from did not remake the --text-encoder image")
+	}
+	out, errs, code := run(t, "info", "--model", model, "--text-encoder", "text_encoder_and_tokenizer")
+	if code != 0 || strings.Count(out, "text_encoder_and_tokenizer") != 2 {
+		t.Errorf("info: exit %d, %s%s", code, out, errs)
+	}
+	prompts := filepath.Join(dir, "p.txt")
+	if err := os.WriteFile(prompts, []byte("Cardiomegaly.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ds := filepath.Join(dir, "ds")
+	if _, errs, code := run(t, "batch", "--model", model, "--text-encoder", "text_encoder_and_tokenizer", "--prompts", prompts, "--out", ds, "--steps", "2"); code != 0 {
+		t.Fatal(errs)
+	}
+	manifest, _ := os.ReadFile(filepath.Join(ds, "manifest.jsonl"))
+	if !strings.Contains(string(manifest), `"text_encoder":"text_encoder_and_tokenizer"`) {
+		t.Errorf("manifest does not record the text encoder: %s", manifest)
+	}
+	if _, errs, code := run(t, "batch", "--model", model, "--prompts", prompts, "--out", ds, "--steps", "2"); code == 0 || !strings.Contains(errs, "text_encoder") {
+		t.Errorf("resuming without --text-encoder: exit %d, %s", code, errs)
 	}
 }

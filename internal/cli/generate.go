@@ -84,6 +84,9 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 		if rec.implicit, err = a.fromModel(cmd, rec); err != nil {
 			return err
 		}
+		if rec.textEncoder != "" {
+			a.textEncoder = rec.textEncoder
+		}
 	}
 	seedSet := cmd.Flags().Changed("seed") || f.from != ""
 	format, err := outputFormat(f.color, f.bitDepth)
@@ -216,6 +219,9 @@ func (a *app) params(p *pipeline.Pipeline, o pipeline.Options, res *pipeline.Res
 		"guidance": o.Guidance, "scheduler": sched, "eta": o.Eta, "width": o.Width, "height": o.Height,
 		"num_images": o.NumImages, "model": p.Models.Folder.Name, "model_fingerprint": p.Models.Fingerprint(),
 		"color": f.color, "bit_depth": f.bitDepth, "roentgen": VersionString(), "synthetic": true,
+	}
+	if te := textEncoderSetting(p.Models); te != "" {
+		params["text_encoder"] = te
 	}
 	if o.Scheduler == "" && p.SchedulerMended() {
 		// The model's own scheduler with a mended config (fixups.go):

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/roentgen-dev/roentgen/internal/diffusers"
 	"github.com/roentgen-dev/roentgen/internal/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -52,11 +53,26 @@ func (a *app) load() (*pipeline.Models, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading model: %w", err)
 	}
-	m, err := pipeline.Load(f, a.variant)
+	if err := a.checkTextEncoder(f); err != nil {
+		return nil, err
+	}
+	m, err := pipeline.Load(f, pipeline.LoadOptions{Variant: a.variant, TextEncoder: a.textEncoder})
 	if err != nil {
 		return nil, fmt.Errorf("loading model: %w", err)
 	}
 	return m, nil
+}
+
+// checkTextEncoder refuses a --text-encoder that names no folder of f as a
+// usage error.
+func (a *app) checkTextEncoder(f *diffusers.Folder) error {
+	if a.textEncoder == "" || a.textEncoder == pipeline.DefaultTextEncoder {
+		return nil
+	}
+	if err := pipeline.CheckTextEncoder(f, a.textEncoder); err != nil {
+		return UsageError{err}
+	}
+	return nil
 }
 
 // loadPipeline loads the model and prepares a pipeline over it, printing
@@ -86,10 +102,14 @@ func printInfo(w io.Writer, d pipeline.Description) error {
 	fmt.Fprintf(&b, "pipeline:    %s (diffusers %s)\n", d.Pipeline, d.DiffusersVersion)
 	fmt.Fprintf(&b, "family:      %s\n", d.Family)
 	fmt.Fprintf(&b, "components:\n")
+	width := len(d.Tokenizer.Folder) // of the name column: 13, or a longer folder name
 	for _, c := range d.Components {
-		fmt.Fprintf(&b, "  %-13s %-22s %15s params  %s\n", c.Name, c.Class, thousands(c.Params), strings.Join(c.DTypes, "+"))
+		width = max(width, len(c.Name), 13)
 	}
-	fmt.Fprintf(&b, "  %-13s %-22s vocab %d, max length %d, pad %q\n", "tokenizer", d.Tokenizer.Class, d.Tokenizer.Vocab, d.Tokenizer.MaxLength, d.Tokenizer.Pad)
+	for _, c := range d.Components {
+		fmt.Fprintf(&b, "  %-*s %-22s %15s params  %s\n", width, c.Name, c.Class, thousands(c.Params), strings.Join(c.DTypes, "+"))
+	}
+	fmt.Fprintf(&b, "  %-*s %-22s vocab %d, max length %d, pad %q\n", width, d.Tokenizer.Folder, d.Tokenizer.Class, d.Tokenizer.Vocab, d.Tokenizer.MaxLength, d.Tokenizer.Pad)
 	fmt.Fprintf(&b, "scheduler:   %s, prediction %s\n", d.Scheduler, d.Prediction)
 	fmt.Fprintf(&b, "image size:  %dx%d (latent %dx%d)\n", d.Width, d.Height, d.Width/d.VAEScale, d.Height/d.VAEScale)
 	e := d.Memory512

@@ -38,6 +38,7 @@ func ExitCode(err error) int {
 type app struct {
 	model       string
 	variant     string
+	textEncoder string
 	microKernel string
 	stdout      io.Writer
 	stderr      io.Writer
@@ -72,6 +73,7 @@ With no --model, commands use a built-in tiny random-weight demo pipeline.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.model, "model", os.Getenv("ROENTGEN_MODEL"), "diffusers pipeline folder (default $ROENTGEN_MODEL, else the built-in demo model)")
 	pf.StringVar(&a.variant, "variant", "", `weight variant to prefer, e.g. "fp16" for *.fp16.safetensors (default: full precision, else fp16)`)
+	pf.StringVar(&a.textEncoder, "text-encoder", "", `text encoder folder of the model: text_encoder (as diffusers), or another, e.g. text_encoder_and_tokenizer (where RoentGen's training code saves its fine-tuned text encoder and tokenizer), whose tokenizer is then used too`)
 	pf.StringVar(&a.microKernel, "micro-kernel", os.Getenv("ROENTGEN_MICRO_KERNEL"), `GEMM micro-kernel: "auto" (the fastest this CPU has), or one of those "roentgen version" lists (default $ROENTGEN_MICRO_KERNEL, else auto)`)
 	root.AddCommand(a.generateCmd(), a.infoCmd(), a.tokenizeCmd(), a.benchCmd(), versionCmd(stdout))
 	root.AddCommand(a.batchCmd(), a.manifestCmd())

@@ -27,7 +27,10 @@ tokens before padding and truncation), "truncated"}.`,
 			if err != nil {
 				return fmt.Errorf("loading model: %w", err)
 			}
-			tok, err := pipeline.LoadTokenizer(f)
+			if err := a.checkTextEncoder(f); err != nil {
+				return err
+			}
+			tok, err := pipeline.LoadTokenizer(f, a.textEncoder)
 			if err != nil {
 				return fmt.Errorf("loading tokenizer: %w", err)
 			}

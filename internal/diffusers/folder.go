@@ -190,5 +190,17 @@ func (f *Folder) Config(component string) (string, []byte, error) {
 	return f.Path(component, file), data, err
 }
 
+// IsDir reports whether the folder holds a directory at elem.
+func (f *Folder) IsDir(elem ...string) bool {
+	st, err := fs.Stat(f.fsys, path.Join(elem...))
+	return err == nil && st.IsDir()
+}
+
+// IsFile reports whether the folder holds a regular file at elem.
+func (f *Folder) IsFile(elem ...string) bool {
+	st, err := fs.Stat(f.fsys, path.Join(elem...))
+	return err == nil && st.Mode().IsRegular()
+}
+
 // Sub returns a component's folder as a file system (the tokenizer files).
 func (f *Folder) Sub(component string) (fs.FS, error) { return fs.Sub(f.fsys, component) }

@@ -89,7 +89,7 @@ func (f *Folder) Weights(component, variant string) (*weights.Set, WeightFiles, 
 
 // weightStem is the weight file stem of component in weightFormats[format].
 func weightStem(component string, format int) string {
-	if component == "text_encoder" {
+	if strings.HasPrefix(component, "text_encoder") { // text_encoder, or a folder such as RoentGen's text_encoder_and_tokenizer
 		return weightFormats[format].stems[1]
 	}
 	return weightFormats[format].stems[0]

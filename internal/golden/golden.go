@@ -2,6 +2,7 @@
 package golden
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -58,6 +59,46 @@ func CopyDir(t testing.TB, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// WithTextEncoderCopy copies the pipeline folder src to a new temporary
+// folder and adds to it a folder name holding src's text encoder (its
+// config.json, and its float tensors rewritten as float32 after change,
+// which may edit them) and, with tokenizer, tokenizer/'s files: the layout
+// RoentGen's training code gives text_encoder_and_tokenizer/.
+func WithTextEncoderCopy(t testing.TB, src, name string, tokenizer bool, change func(tensor string, v []float32)) string {
+	t.Helper()
+	dir := t.TempDir()
+	CopyDir(t, src, dir)
+	CopyDir(t, filepath.Join(src, "text_encoder"), filepath.Join(dir, name))
+	if tokenizer {
+		CopyDir(t, filepath.Join(src, "tokenizer"), filepath.Join(dir, name))
+	}
+	f, err := weights.Open(filepath.Join(src, "text_encoder", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var records []weights.Record
+	for _, n := range f.Names() {
+		in, _ := f.Info(n)
+		r := weights.Record{Name: n, DType: in.DType, Shape: in.Shape}
+		if in.DType.IsFloat() {
+			v := Float32(t, f, n)
+			change(n, v)
+			r.DType, r.Data = weights.F32, make([]byte, 4*len(v))
+			for i, x := range v {
+				binary.LittleEndian.PutUint32(r.Data[4*i:], math.Float32bits(x))
+			}
+		} else if r.Data, _, err = f.Bytes(n); err != nil {
+			t.Fatal(err)
+		}
+		records = append(records, r)
+	}
+	if err := weights.WriteFile(filepath.Join(dir, name, "model.safetensors"), records, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // WithKeys returns the JSON object config with the keys of kv set to its

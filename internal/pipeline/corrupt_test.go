@@ -46,7 +46,7 @@ func TestCorruptedFoldersFailCleanly(t *testing.T) {
 			f, err := diffusers.Open(dir)
 			if err == nil {
 				var m *Models
-				if m, err = Load(f, ""); err == nil {
+				if m, err = Load(f, LoadOptions{}); err == nil {
 					var p *Pipeline
 					if p, err = New(m); err == nil {
 						_, err = p.Generate(Options{Prompt: "Cardiomegaly.", Steps: 1, Guidance: 4, Width: 64, Height: 64, NumImages: 1})

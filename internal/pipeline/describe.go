@@ -21,7 +21,7 @@ type Description struct {
 	Height           int              `json:"default_height"`
 	VAEScale         int              `json:"vae_scale_factor"`
 	Memory512        Estimate         `json:"memory_512_guided_bytes"`
-	Notes            []string         `json:"notes,omitempty"` // outdated configs mended as diffusers does
+	Notes            []string         `json:"notes,omitempty"` // outdated configs mended as diffusers does, another text encoder in the folder
 }
 
 // ComponentInfo is one network's line.
@@ -35,6 +35,7 @@ type ComponentInfo struct {
 
 // TokenizerInfo summarises the tokenizer.
 type TokenizerInfo struct {
+	Folder    string `json:"folder"`
 	Class     string `json:"class"`
 	Vocab     int    `json:"vocab_size"`
 	MaxLength int    `json:"model_max_length"`
@@ -66,11 +67,15 @@ func Describe(m *Models) (Description, error) {
 	if cfg.PredictionType != nil {
 		d.Prediction = *cfg.PredictionType
 	}
-	tok, err := LoadTokenizer(f)
+	tok, err := LoadTokenizer(f, m.TextEncoderFolder)
 	if err != nil {
 		return d, err
 	}
-	d.Tokenizer = TokenizerInfo{Class: f.Components["tokenizer"].Class, Vocab: tok.VocabSize(), MaxLength: tok.MaxLength(), Pad: tok.Decode([]int{tok.PadID()})}
+	class := f.Components[m.TokenizerFolder].Class
+	if class == "" { // a folder model_index.json does not list
+		class = "CLIPTokenizer"
+	}
+	d.Tokenizer = TokenizerInfo{Folder: m.TokenizerFolder, Class: class, Vocab: tok.VocabSize(), MaxLength: tok.MaxLength(), Pad: tok.Decode([]int{tok.PadID()})}
 	d.Width, d.Height = m.DefaultSize()
 	if d.Memory512, err = m.EstimateMemory(512, 512, 2); err != nil {
 		return d, err

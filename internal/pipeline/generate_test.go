@@ -14,16 +14,23 @@ import (
 
 func openPipeline(t *testing.T, dir string) *Pipeline {
 	t.Helper()
+	return openPipelineWith(t, dir, LoadOptions{})
+}
+
+// openPipelineWith opens dir and loads it with o, or fails the test.
+func openPipelineWith(t *testing.T, dir string, o LoadOptions) *Pipeline {
+	t.Helper()
 	f, err := diffusers.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := Load(f, "")
+	m, err := Load(f, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := New(m)
 	if err != nil {
+		m.Close()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })

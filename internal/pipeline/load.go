@@ -62,9 +62,21 @@ type Models struct {
 	UNet        *unet.Model
 	VAE         *vae.Decoder
 	UNetConfig  unet.Config
-	Components  []Component    // text_encoder, unet, vae
-	Notes       []string       // outdated configs mended as diffusers does (fixups.go)
-	sets        []*weights.Set // in the order of Components
+	Components  []Component // the text encoder, unet, vae
+	// TextEncoderFolder and TokenizerFolder are the folders the text
+	// encoder and tokenizer are read from (see LoadOptions.TextEncoder).
+	TextEncoderFolder, TokenizerFolder string
+	Notes                              []string       // for the user: outdated configs mended as diffusers does (fixups.go), another text encoder in the folder (textfolder.go)
+	sets                               []*weights.Set // in the order of Components
+}
+
+// LoadOptions choose among the files of a pipeline folder.
+type LoadOptions struct {
+	Variant string // weight variant to prefer ("" or e.g. "fp16")
+	// TextEncoder is the folder of the text encoder: DefaultTextEncoder
+	// when "", or another folder such as RoentGenTextEncoder, whose
+	// tokenizer is then read from it too when it holds one.
+	TextEncoder string
 }
 
 // release drops a component's mapped weights from the resident set until
@@ -79,9 +91,17 @@ func (m *Models) release(component string) {
 
 // Load parses the configs of f and declares every network's weights, so
 // that a missing tensor, a wrong shape or a stray tensor fails here with the
-// file and tensor named. variant picks the weight files ("" or "fp16").
-func Load(f *diffusers.Folder, variant string) (m *Models, err error) {
-	m = &Models{Folder: f, Family: f.Family()}
+// file and tensor named.
+func Load(f *diffusers.Folder, o LoadOptions) (m *Models, err error) {
+	m = &Models{Folder: f, Family: f.Family(), TextEncoderFolder: DefaultTextEncoder}
+	if o.TextEncoder != "" && o.TextEncoder != DefaultTextEncoder {
+		if err := CheckTextEncoder(f, o.TextEncoder); err != nil {
+			return m, err
+		}
+		m.TextEncoderFolder = o.TextEncoder
+	}
+	m.TokenizerFolder = TokenizerFolder(f, m.TextEncoderFolder)
+	variant := o.Variant
 	defer func() {
 		if err != nil {
 			m.Close()
@@ -98,12 +118,21 @@ func Load(f *diffusers.Folder, variant string) (m *Models, err error) {
 		}
 		m.sets = append(m.sets, set)
 		params, bytes := set.Stats()
-		m.Components = append(m.Components, Component{Name: name, Class: f.Components[name].Class, Params: params, Bytes: bytes, Files: wf.Files})
+		class := f.Components[name].Class
+		if class == "" { // a text encoder folder model_index.json does not list
+			class = "CLIPTextModel"
+		}
+		m.Components = append(m.Components, Component{Name: name, Class: class, Params: params, Bytes: bytes, Files: wf.Files})
 		return set, file, data, nil
 	}
-	set, file, data, err := open("text_encoder")
+	set, file, data, err := open(m.TextEncoderFolder)
 	if err != nil {
 		return m, err
+	}
+	if o.TextEncoder == "" {
+		if note := otherTextEncoderNote(f, set, variant); note != "" {
+			m.Notes = append(m.Notes, note)
+		}
 	}
 	if _, m.TextArch, err = clip.ParseConfig(file, data); err != nil {
 		return m, err

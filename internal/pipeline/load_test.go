@@ -27,7 +27,7 @@ func TestLoadFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := Load(f, "")
+			m, err := Load(f, LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestDemoModelIsTinySD1(t *testing.T) {
 	if !strings.Contains(notice.String(), "built-in random-weight demo model") || !strings.Contains(notice.String(), "--model") {
 		t.Errorf("notice %q", notice.String())
 	}
-	m, err := Load(f, "")
+	m, err := Load(f, LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func loadDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	m, err := Load(f, "")
+	m, err := Load(f, LoadOptions{})
 	if err == nil {
 		m.Close()
 	}
@@ -287,7 +287,7 @@ func TestVariantsAndShards(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := Load(f, variant)
+		m, err := Load(f, LoadOptions{Variant: variant})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,8 @@ type Pipeline struct {
 	Models    *Models
 	Tokenizer *clip.Tokenizer
 	Scheduler sampler.Config // the model's scheduler_config.json
-	// Notes say how outdated configs were mended (fixups.go), for the user.
+	// Notes are for the user: how outdated configs were mended
+	// (fixups.go), another text encoder in the folder (textfolder.go).
 	Notes      []string
 	own, other sampler.Config // Scheduler mended for the model's own scheduler, and for the others
 	text       *clip.TextRunner
@@ -37,15 +38,15 @@ const embedCacheSize = 256
 // New prepares a pipeline over loaded models: tokenizer, scheduler config
 // and one runner per network (graphs compile on first use).
 func New(m *Models) (*Pipeline, error) {
-	tok, err := LoadTokenizer(m.Folder)
+	tok, err := LoadTokenizer(m.Folder, m.TextEncoderFolder)
 	if err != nil {
 		return nil, err
 	}
 	if tok.VocabSize() > m.TextArch.Vocab {
-		return nil, fmt.Errorf("%s: the tokenizer has %d tokens, the text encoder's vocab_size is %d", m.Folder.Path("tokenizer"), tok.VocabSize(), m.TextArch.Vocab)
+		return nil, fmt.Errorf("%s: the tokenizer has %d tokens, the text encoder's vocab_size is %d", m.Folder.Path(m.TokenizerFolder), tok.VocabSize(), m.TextArch.Vocab)
 	}
 	if tok.MaxLength() > m.TextArch.MaxPos {
-		return nil, fmt.Errorf("%s: model_max_length %d exceeds the text encoder's max_position_embeddings %d", m.Folder.Path("tokenizer"), tok.MaxLength(), m.TextArch.MaxPos)
+		return nil, fmt.Errorf("%s: model_max_length %d exceeds the text encoder's max_position_embeddings %d", m.Folder.Path(m.TokenizerFolder), tok.MaxLength(), m.TextArch.MaxPos)
 	}
 	file, data, err := m.Folder.Config("scheduler")
 	if err != nil {

@@ -106,7 +106,7 @@ func (r *run) denoise(latents, ctx []float32, n int, noise sampler.Noise) error 
 	// memory (graph.Program.Release), so its first pages are already in.
 	p.text.Release()
 	p.unet.Release()
-	p.Models.release("text_encoder")
+	p.Models.release(p.Models.TextEncoderFolder)
 	p.Models.release("unet")
 	freeScratch()
 	return r.stage("decode", func() error {

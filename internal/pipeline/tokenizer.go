@@ -7,15 +7,22 @@ import (
 	"github.com/roentgen-dev/roentgen/internal/diffusers"
 )
 
-// LoadTokenizer reads the pipeline's tokenizer/ folder.
-func LoadTokenizer(f *diffusers.Folder) (*clip.Tokenizer, error) {
-	sub, err := f.Sub("tokenizer")
+// LoadTokenizer reads the tokenizer that goes with text encoder folder
+// textEncoder ("" for the default): see TokenizerFolder.
+func LoadTokenizer(f *diffusers.Folder, textEncoder string) (*clip.Tokenizer, error) {
+	if textEncoder != "" && textEncoder != DefaultTextEncoder {
+		if err := CheckTextEncoder(f, textEncoder); err != nil {
+			return nil, err
+		}
+	}
+	name := TokenizerFolder(f, textEncoder)
+	sub, err := f.Sub(name)
 	if err != nil {
 		return nil, err
 	}
 	tok, err := clip.LoadTokenizerFS(sub)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.Path("tokenizer"), err)
+		return nil, fmt.Errorf("%s: %w", f.Path(name), err)
 	}
 	return tok, nil
 }

@@ -126,11 +126,14 @@ func (c client) fetch(url, dst string) error {
 	})
 }
 
-// networks are the components whose weights roentgen reads.
-var networks = map[string]bool{"text_encoder": true, "unet": true, "vae": true}
+// networks are the components whose weights roentgen reads:
+// text_encoder_and_tokenizer is where RoentGen's training code saves its
+// fine-tuned text encoder (and tokenizer), which roentgen --text-encoder
+// text_encoder_and_tokenizer runs.
+var networks = map[string]bool{"text_encoder": true, "unet": true, "vae": true, "text_encoder_and_tokenizer": true}
 
 // Select picks the files roentgen needs from a repository listing: the
-// pipeline index, configs and tokenizer, and for each network one set of
+// pipeline index, configs and tokenizers, and for each network one set of
 // weights, safetensors if it has any, else PyTorch checkpoints (the variant
 // if asked for and present, else full precision, else any variant).
 func Select(files []entry, variant string) []entry {
@@ -145,7 +148,7 @@ func Select(files []entry, variant string) []entry {
 		switch {
 		case f.Path == "model_index.json", dir == "scheduler" && name == "scheduler_config.json":
 			out = append(out, f)
-		case dir == "tokenizer" && (strings.HasSuffix(name, ".json") || name == "merges.txt"):
+		case (dir == "tokenizer" || dir == "text_encoder_and_tokenizer") && (strings.HasSuffix(name, ".json") && !isWeights(name, "safetensors") && !isWeights(name, "bin") || name == "merges.txt"):
 			out = append(out, f)
 		case networks[dir] && name == "config.json":
 			out = append(out, f)
@@ -155,7 +158,7 @@ func Select(files []entry, variant string) []entry {
 			picklesBy[dir] = append(picklesBy[dir], f)
 		}
 	}
-	for _, dir := range []string{"text_encoder", "unet", "vae"} {
+	for _, dir := range []string{"text_encoder", "unet", "vae", "text_encoder_and_tokenizer"} {
 		if len(weightsBy[dir]) == 0 {
 			weightsBy[dir] = picklesBy[dir] // as diffusers: safetensors if there are any
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -58,5 +59,31 @@ func TestSelectPickles(t *testing.T) {
 		"text_encoder/pytorch_model.bin", "unet/diffusion_pytorch_model.fp16.bin", "vae/diffusion_pytorch_model.safetensors"}
 	if got := paths(Select(old, "fp16")); !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+// TestSelectRoentGenTextEncoder: a pipeline saved by RoentGen's training
+// code also has text_encoder_and_tokenizer/ (the fine-tuned text encoder
+// and its tokenizer, as transformers 4.34 and later save them): its
+// config, tokenizer files and one set of weights are fetched too.
+func TestSelectRoentGenTextEncoder(t *testing.T) {
+	rg := append(append([]entry{}, listing...),
+		entry{"file", "text_encoder_and_tokenizer/config.json", 1}, entry{"file", "text_encoder_and_tokenizer/model.safetensors", 1},
+		entry{"file", "text_encoder_and_tokenizer/vocab.json", 1}, entry{"file", "text_encoder_and_tokenizer/merges.txt", 1},
+		entry{"file", "text_encoder_and_tokenizer/tokenizer_config.json", 1}, entry{"file", "text_encoder_and_tokenizer/added_tokens.json", 1},
+		entry{"file", "text_encoder_and_tokenizer/special_tokens_map.json", 1}, entry{"file", "text_encoder_and_tokenizer/pytorch_model.bin", 1})
+	got := paths(Select(rg, ""))
+	want := []string{"text_encoder_and_tokenizer/config.json", "text_encoder_and_tokenizer/vocab.json",
+		"text_encoder_and_tokenizer/merges.txt", "text_encoder_and_tokenizer/tokenizer_config.json",
+		"text_encoder_and_tokenizer/added_tokens.json", "text_encoder_and_tokenizer/special_tokens_map.json",
+		"text_encoder_and_tokenizer/model.safetensors"}
+	var te []string
+	for _, p := range got {
+		if strings.HasPrefix(p, "text_encoder_and_tokenizer/") {
+			te = append(te, p)
+		}
+	}
+	if !reflect.DeepEqual(te, want) || len(got)-len(te) != len(Select(listing, "")) {
+		t.Errorf("got %v\nwant those of TestSelect and %v", got, want)
 	}
 }

@@ -1,0 +1,164 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/roentgen-dev/roentgen/internal/diffusers"
+	"github.com/roentgen-dev/roentgen/internal/golden"
+	"github.com/roentgen-dev/roentgen/internal/weights"
+	"github.com/x448/float16"
+)
+
+// encodeWith is the text encoder's output for prompt under o.
+func encodeWith(t *testing.T, dir string, o LoadOptions, prompt string) ([]float32, *Pipeline) {
+	t.Helper()
+	p := openPipelineWith(t, dir, o)
+	e, err := p.Encode(prompt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, p
+}
+
+// TestRoentGenTextEncoderFolder: a text_encoder_and_tokenizer/ holding the
+// same weights as text_encoder/ goes unmentioned; one holding other
+// weights gets a note naming --text-encoder, and --text-encoder selects
+// it: its weights (another encoding) and its tokenizer (another
+// model_max_length).
+func TestRoentGenTextEncoderFolder(t *testing.T) {
+	const prompt = "Large right-sided pleural effusion."
+	src := golden.Path(t, "tiny-sd1")
+	base, _ := encodeWith(t, src, LoadOptions{}, prompt)
+
+	same := golden.WithTextEncoderCopy(t, src, RoentGenTextEncoder, true, func(string, []float32) {})
+	e, p := encodeWith(t, same, LoadOptions{}, prompt)
+	if len(p.Notes) != 0 || !slices.Equal(e, base) {
+		t.Errorf("same weights: notes %q, encoding equal %v", p.Notes, slices.Equal(e, base))
+	}
+	e, p = encodeWith(t, same, LoadOptions{TextEncoder: RoentGenTextEncoder}, prompt)
+	m := p.Models
+	if !slices.Equal(e, base) || m.TextEncoderFolder != RoentGenTextEncoder || m.TokenizerFolder != RoentGenTextEncoder || m.Components[0].Name != RoentGenTextEncoder {
+		t.Errorf("--text-encoder on the same weights: encoding equal %v, folders %s %s, component %s",
+			slices.Equal(e, base), m.TextEncoderFolder, m.TokenizerFolder, m.Components[0].Name)
+	}
+
+	tuned := golden.WithTextEncoderCopy(t, src, RoentGenTextEncoder, true, func(n string, v []float32) {
+		if n == "text_model.final_layer_norm.bias" {
+			v[3] += 0.5
+		}
+	})
+	editFile(t, filepath.Join(tuned, RoentGenTextEncoder, "tokenizer_config.json"), `"model_max_length": 77`, `"model_max_length": 20`)
+	e, p = encodeWith(t, tuned, LoadOptions{}, prompt)
+	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "--text-encoder "+RoentGenTextEncoder) || !slices.Equal(e, base) || p.Tokenizer.MaxLength() != 77 {
+		t.Errorf("other weights, default: notes %q, encoding equal %v, max length %d", p.Notes, slices.Equal(e, base), p.Tokenizer.MaxLength())
+	}
+	e, p = encodeWith(t, tuned, LoadOptions{TextEncoder: RoentGenTextEncoder}, prompt)
+	if len(p.Notes) != 0 || slices.Equal(e[:len(base)*20/77], base[:len(base)*20/77]) || p.Tokenizer.MaxLength() != 20 {
+		t.Errorf("--text-encoder: notes %q, encoding unchanged %v, max length %d", p.Notes, slices.Equal(e, base), p.Tokenizer.MaxLength())
+	}
+}
+
+// TestTextEncoderFolderErrors: --text-encoder must name a folder inside the
+// model; a RoentGen folder roentgen cannot run is noted, not fatal; a
+// text encoder folder without a vocabulary takes tokenizer/.
+func TestTextEncoderFolderErrors(t *testing.T) {
+	src := golden.Path(t, "tiny-sd1")
+	f, err := diffusers.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"../tiny-sd2": "inside", "missing": "is not a folder", "model_index.json": "is not a folder"} {
+		if _, err := Load(f, LoadOptions{TextEncoder: name}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--text-encoder %s: %v, want %q", name, err, want)
+		}
+		if _, err := LoadTokenizer(f, name); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("tokenizer of --text-encoder %s: %v, want %q", name, err, want)
+		}
+	}
+	bert := golden.WithTextEncoderCopy(t, src, RoentGenTextEncoder, false, func(string, []float32) {})
+	write(t, filepath.Join(bert, RoentGenTextEncoder, "config.json"), `{"model_type": "bert"}`)
+	p := openPipelineWith(t, bert, LoadOptions{})
+	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "cannot run") || !strings.Contains(p.Notes[0], `"bert"`) {
+		t.Errorf("BERT text encoder: notes %q", p.Notes)
+	}
+	plain := golden.WithTextEncoderCopy(t, src, "text_encoder_2", false, func(n string, v []float32) { v[0] = 1 })
+	p = openPipelineWith(t, plain, LoadOptions{TextEncoder: "text_encoder_2"})
+	if p.Models.TokenizerFolder != "tokenizer" || len(p.Notes) != 0 {
+		t.Errorf("folder without a vocabulary: tokenizer from %s, notes %q", p.Models.TokenizerFolder, p.Notes)
+	}
+}
+
+// TestSameTextWeights compares small sets: equal, a float16 copy (equal up
+// to its rounding), a float16 copy with a change beyond it, a tensor
+// missing, another shape, and an integer buffer only one of them has.
+func TestSameTextWeights(t *testing.T) {
+	v := []float32{1, -2.5, 0.1, 3e-3, 0}
+	set := func(dt weights.DType, vals []float32, shape []int, extra bool) *weights.Set {
+		rec := func(name string, dt weights.DType, shape []int, vals []float32) weights.Record {
+			r := weights.Record{Name: name, DType: dt, Shape: shape}
+			for _, x := range vals {
+				if dt == weights.F16 {
+					r.Data = binary.LittleEndian.AppendUint16(r.Data, float16.Fromfloat32(x).Bits())
+				} else {
+					r.Data = binary.LittleEndian.AppendUint32(r.Data, math.Float32bits(x))
+				}
+			}
+			return r
+		}
+		records := []weights.Record{rec("a.weight", dt, shape, vals), rec("b.bias", weights.F32, []int{2}, []float32{7, 8})}
+		if extra {
+			records = append(records, weights.Record{Name: "position_ids", DType: weights.DType("I64"), Shape: []int{1}, Data: make([]byte, 8)})
+		}
+		var b bytes.Buffer
+		if err := weights.Write(&b, records, nil); err != nil {
+			t.Fatal(err)
+		}
+		f, err := weights.Parse("test", b.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := weights.NewSet(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	base := set(weights.F32, v, []int{5}, false)
+	changed := slices.Clone(v)
+	changed[2] *= 1.01
+	for _, c := range []struct {
+		name  string
+		other *weights.Set
+		same  bool
+	}{
+		{"equal", set(weights.F32, v, []int{5}, false), true},
+		{"float16 copy", set(weights.F16, v, []int{5}, false), true},
+		{"float16 copy of other values", set(weights.F16, changed, []int{5}, false), false},
+		{"float32 of other values", set(weights.F32, changed, []int{5}, false), false},
+		{"other shape", set(weights.F32, v, []int{1, 5}, false), false},
+		{"position_ids", set(weights.F32, v, []int{5}, true), true},
+	} {
+		if got := sameTextWeights(base, c.other); got != c.same {
+			t.Errorf("%s: same %v, want %v", c.name, got, c.same)
+		}
+	}
+	var b bytes.Buffer
+	var data []byte
+	for _, x := range v {
+		data = binary.LittleEndian.AppendUint32(data, math.Float32bits(x))
+	}
+	if err := weights.Write(&b, []weights.Record{{Name: "a.weight", DType: weights.F32, Shape: []int{5}, Data: data}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := weights.Parse("missing", b.Bytes())
+	missing, _ := weights.NewSet(f)
+	if sameTextWeights(base, missing) || sameTextWeights(missing, base) {
+		t.Error("a tensor missing: same")
+	}
+}
