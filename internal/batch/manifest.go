@@ -38,13 +38,22 @@ type Settings struct {
 func (s Settings) Diff(manifest Settings) []string {
 	a, b := fields(s), fields(manifest)
 	var out []string
+	show := func(k string, v json.RawMessage) string {
+		if v == nil { // an omitempty field at its default
+			return settingDefaults[k]
+		}
+		return string(v)
+	}
 	for _, k := range settingOrder {
 		if !bytes.Equal(a[k], b[k]) {
-			out = append(out, fmt.Sprintf("%s %s (manifest %s)", k, a[k], b[k]))
+			out = append(out, fmt.Sprintf("%s %s (manifest %s)", k, show(k, a[k]), show(k, b[k])))
 		}
 	}
 	return out
 }
+
+// settingDefaults show the omitempty settings when they are left out.
+var settingDefaults = map[string]string{"text_encoder": `"text_encoder"`, "model_scheduler": "false"}
 
 var settingOrder = []string{"model_fingerprint", "text_encoder", "steps", "guidance", "scheduler", "model_scheduler", "eta", "width", "height", "color",
 	"bit_depth", "format", "negative_prompt", "base_seed", "images_per_prompt", "prompt_column"}

@@ -181,6 +181,16 @@ func TestTextEncoderFolder(t *testing.T) {
 	if c, _ := os.ReadFile(again); !bytes.Equal(c, b) {
 		t.Error("--from did not remake the --text-encoder image")
 	}
+	if _, errs, code := run(t, "generate", "--from", alt, "--text-encoder", "text_encoder", "--out", again); code != 0 || !strings.Contains(errs, "made by other weights") {
+		t.Errorf("--from with another --text-encoder: exit %d, %s", code, errs)
+	}
+	if c, _ := os.ReadFile(again); !bytes.Equal(c, a) {
+		t.Error("--from with --text-encoder text_encoder did not make the default image")
+	}
+	if _, errs, code := run(t, "generate", "--from", alt, "--model", golden.Path(t, "tiny-sd1"), "--out", again); code != 2 ||
+		!strings.Contains(errs, "the image was made with the text encoder in text_encoder_and_tokenizer/") {
+		t.Errorf("--from with a model lacking the folder: exit %d, %s", code, errs)
+	}
 	out, errs, code := run(t, "info", "--model", model, "--text-encoder", "text_encoder_and_tokenizer")
 	if code != 0 || strings.Count(out, "text_encoder_and_tokenizer") != 2 {
 		t.Errorf("info: exit %d, %s%s", code, out, errs)
@@ -197,7 +207,20 @@ func TestTextEncoderFolder(t *testing.T) {
 	if !strings.Contains(string(manifest), `"text_encoder":"text_encoder_and_tokenizer"`) {
 		t.Errorf("manifest does not record the text encoder: %s", manifest)
 	}
-	if _, errs, code := run(t, "batch", "--model", model, "--prompts", prompts, "--out", ds, "--steps", "2"); code == 0 || !strings.Contains(errs, "text_encoder") {
+	// The same weights with another tokenizer: only the setting tells the
+	// runs apart.
+	retok := golden.WithTextEncoderCopy(t, golden.Path(t, "tiny-sd1"), "text_encoder_and_tokenizer", true, func(string, []float32) {})
+	cfg := filepath.Join(retok, "text_encoder_and_tokenizer", "tokenizer_config.json")
+	data, _ := os.ReadFile(cfg)
+	if err := os.WriteFile(cfg, bytes.Replace(data, []byte(`"model_max_length": 77`), []byte(`"model_max_length": 20`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ds2 := filepath.Join(dir, "ds2")
+	if _, errs, code := run(t, "batch", "--model", retok, "--text-encoder", "text_encoder_and_tokenizer/", "--prompts", prompts, "--out", ds2, "--steps", "2"); code != 0 {
+		t.Fatal(errs)
+	}
+	if _, errs, code := run(t, "batch", "--model", retok, "--prompts", prompts, "--out", ds2, "--steps", "2"); code == 0 ||
+		!strings.Contains(errs, `text_encoder "text_encoder" (manifest "text_encoder_and_tokenizer")`) || strings.Contains(errs, "model_fingerprint") {
 		t.Errorf("resuming without --text-encoder: exit %d, %s", code, errs)
 	}
 }

@@ -85,7 +85,7 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 			return err
 		}
 		if rec.textEncoder != "" {
-			a.textEncoder = rec.textEncoder
+			a.textEncoder, a.textEncoderFrom = rec.textEncoder, f.from
 		}
 	}
 	seedSet := cmd.Flags().Changed("seed") || f.from != ""
@@ -160,7 +160,9 @@ func (a *app) generate(cmd *cobra.Command, f genFlags) error {
 	if f.height > 0 || cmd.Flags().Changed("height") {
 		h = f.height
 	}
-	if rec.fingerprint != "" && rec.fingerprint != m.Fingerprint() && rec.implicit {
+	// Other weights in the recorded folder are an error; other weights the
+	// user asked for (--model, --text-encoder) a warning.
+	if rec.fingerprint != "" && rec.fingerprint != m.Fingerprint() && rec.implicit && !cmd.Flags().Changed("text-encoder") {
 		return usagef("--from %s: the model at %s, recorded in the image, has other weights than those that made it (fingerprint %s, the image's %s): pass --model DIR",
 			f.from, m.Folder.Name, m.Fingerprint(), rec.fingerprint)
 	}

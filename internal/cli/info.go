@@ -70,6 +70,10 @@ func (a *app) checkTextEncoder(f *diffusers.Folder) error {
 		return nil
 	}
 	if err := pipeline.CheckTextEncoder(f, a.textEncoder); err != nil {
+		if a.textEncoderFrom != "" {
+			return usagef("--from %s: the image was made with the text encoder in %s/, which %s lacks (%v): pass --text-encoder",
+				a.textEncoderFrom, a.textEncoder, f.Name, err)
+		}
 		return UsageError{err}
 	}
 	return nil

@@ -39,10 +39,12 @@ type app struct {
 	model       string
 	variant     string
 	textEncoder string
-	microKernel string
-	stdout      io.Writer
-	stderr      io.Writer
-	quiet       bool // --quiet of generate or batch: no notices besides errors and the summary
+	// textEncoderFrom is the image --from took textEncoder from, if it did.
+	textEncoderFrom string
+	microKernel     string
+	stdout          io.Writer
+	stderr          io.Writer
+	quiet           bool // --quiet of generate or batch: no notices besides errors and the summary
 }
 
 // NewRoot builds the roentgen command tree writing to the given streams.
@@ -58,6 +60,7 @@ With no --model, commands use a built-in tiny random-weight demo pipeline.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
+			a.textEncoder = strings.TrimSuffix(a.textEncoder, "/") // as shell completion writes a folder
 			if a.microKernel == "" || a.microKernel == "auto" {
 				return nil
 			}

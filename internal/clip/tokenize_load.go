@@ -106,6 +106,9 @@ func loadTokenizer(fsys fs.FS, path func(file string) string) (*Tokenizer, error
 	if err != nil {
 		return nil, err
 	}
+	if err := checkAgree(cfg, stm, path); err != nil {
+		return nil, err
+	}
 	spec, err := parseSpec(cfg, stm, path)
 	if err != nil {
 		return nil, err
@@ -131,6 +134,32 @@ func loadTokenizer(fsys fs.FS, path func(file string) string) (*Tokenizer, error
 		return nil, err
 	}
 	return t, nil
+}
+
+// checkAgree refuses a folder in the format of transformers 4.34 and later
+// (tokenizer_config.json with added_tokens_decoder) whose
+// special_tokens_map.json names another special token than
+// tokenizer_config.json: transformers 4.33 (roentgen's reference) takes
+// the former, later versions read only the latter, so the two would
+// tokenize differently. save_pretrained writes them alike.
+func checkAgree(cfg, stm map[string]json.RawMessage, path func(string) string) error {
+	if _, ok := cfg["added_tokens_decoder"]; !ok {
+		return nil
+	}
+	for _, field := range specialTokenFields {
+		rc, inCfg := cfg[field]
+		rs, inStm := stm[field]
+		if !inCfg || !inStm {
+			continue
+		}
+		c, cNull, errC := parseTokenValue(rc)
+		s, sNull, errS := parseTokenValue(rs)
+		if errC == nil && errS == nil && (c != s || cNull != sNull) {
+			return fmt.Errorf("clip: %s: %s %s disagrees with %s's %s (transformers 4.33 reads the first, 4.34 and later the second): make them agree",
+				path(specialTokensMapFile), field, rs, path(tokenizerConfigFile), rc)
+		}
+	}
+	return nil
 }
 
 // checkAdded accepts the added tokens a folder lists (added_tokens.json's

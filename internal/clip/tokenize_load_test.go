@@ -222,3 +222,24 @@ func TestLoadTokenizerBrokenVocabMerges(t *testing.T) {
 		t.Errorf("one merge: %v", err)
 	}
 }
+
+// TestLoadTokenizerFilesDisagree: in the format of transformers 4.34 and
+// later, a special_tokens_map.json naming another pad token than
+// tokenizer_config.json is refused (4.33 and later versions would pad
+// differently); agreeing files and the older format load.
+func TestLoadTokenizerFilesDisagree(t *testing.T) {
+	fsys := newFormatFiles("<|endoftext|>", 49407)
+	fsys[specialTokensMapFile] = &fstest.MapFile{Data: []byte(`{"pad_token": {"content": "!", "normalized": false}}`)}
+	_, err := LoadTokenizerFS(fsys)
+	if err == nil || !strings.Contains(err.Error(), "pad_token") || !strings.Contains(err.Error(), specialTokensMapFile) {
+		t.Errorf("disagreeing pad tokens: %v", err)
+	}
+	fsys[specialTokensMapFile] = &fstest.MapFile{Data: []byte(`{"pad_token": {"content": "<|endoftext|>", "normalized": false}}`)}
+	if _, err := LoadTokenizerFS(fsys); err != nil {
+		t.Errorf("agreeing pad tokens: %v", err)
+	}
+	old := fstest.MapFS{tokenizerConfigFile: {Data: []byte(`{"pad_token": "<|endoftext|>"}`)}, specialTokensMapFile: {Data: []byte(`{"pad_token": "!"}`)}}
+	if tok, err := LoadTokenizerFS(old); err != nil || tok.PadID() != 0 {
+		t.Errorf("older format: special_tokens_map.json wins: pad %v, %v", tok, err)
+	}
+}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -29,6 +30,21 @@ func CheckTextEncoder(f *diffusers.Folder, name string) error {
 	}
 	if !f.IsDir(name) {
 		return fmt.Errorf("--text-encoder %s: %s is not a folder", name, f.Path(name))
+	}
+	file, data, err := f.Config(name)
+	if err != nil {
+		return fmt.Errorf("--text-encoder %s: %w", name, err)
+	}
+	var c struct {
+		ModelType string `json:"model_type"`
+		Class     string `json:"_class_name"`
+	}
+	if json.Unmarshal(data, &c) != nil || c.ModelType != "clip_text_model" {
+		what := fmt.Sprintf("model_type %q", c.ModelType)
+		if c.Class != "" {
+			what = "a diffusers " + c.Class
+		}
+		return fmt.Errorf("--text-encoder %s: %s holds %s, not a CLIP text encoder (model_type \"clip_text_model\")", name, file, what)
 	}
 	return nil
 }
@@ -65,16 +81,50 @@ func otherTextEncoderNote(f *diffusers.Folder, set *weights.Set, variant string)
 	}
 	defer other.Close()
 	if sameTextWeights(set, other) {
-		return ""
+		return otherTokenizerNote(f, alt)
 	}
 	return fmt.Sprintf("%s/ holds another text encoder than %s/ (RoentGen's training code saves the text encoder it fine-tuned there, and the authors' inference scripts use it): "+
 		"roentgen uses %s/ and tokenizer/, as diffusers' StableDiffusionPipeline does; --text-encoder %s uses the other",
 		alt, DefaultTextEncoder, DefaultTextEncoder, alt)
 }
 
+// otherTokenizerNote says whether folder alt, whose text encoder is
+// text_encoder/'s, holds a tokenizer that tokenizes otherwise than
+// tokenizer/ (another model_max_length, say), and how to use it; "" when
+// it holds none or the same.
+func otherTokenizerNote(f *diffusers.Folder, alt string) string {
+	if TokenizerFolder(f, alt) != alt {
+		return ""
+	}
+	a, errA := LoadTokenizer(f, "")
+	b, errB := LoadTokenizer(f, alt)
+	if errA != nil || errB != nil {
+		return "" // New reports the default tokenizer's error; the other is only read with --text-encoder
+	}
+	same := a.VocabSize() == b.VocabSize() && a.MaxLength() == b.MaxLength() && a.PadID() == b.PadID() &&
+		a.BosID() == b.BosID() && a.EosID() == b.EosID()
+	for _, text := range tokenizerProbes {
+		same = same && slices.Equal(a.Encode(text).IDs, b.Encode(text).IDs)
+	}
+	if same {
+		return ""
+	}
+	return fmt.Sprintf("%s/ holds the text encoder of %s/ but another tokenizer than tokenizer/ (RoentGen's training code saves its tokenizer there): "+
+		"roentgen uses tokenizer/, as diffusers' StableDiffusionPipeline does; --text-encoder %s uses the other", alt, DefaultTextEncoder, alt)
+}
+
+// tokenizerProbes are texts two tokenizers must encode alike to count as
+// the same: radiology words, punctuation, digits, a special token, and one
+// longer than 77 tokens.
+var tokenizerProbes = []string{
+	"Large right-sided pleural effusion. Cardiomegaly! 50 year old White female, no pneumothorax?",
+	"<|endoftext|> AP portable view (ICU): ET tube 4.5 cm above the carina; NG tube in the stomach.",
+	strings.Repeat("Bibasilar atelectasis, ", 30),
+}
+
 // sameTextWeights reports whether two text encoders hold the same weights,
-// up to the rounding of the coarser dtype of each tensor (one may be a
-// float16 copy of the other): the same tensor names and shapes, and the
+// bit for bit, or up to the rounding of the coarser dtype of a tensor
+// stored in two dtypes (one may be a float16 copy of the other): the same tensor names and shapes, and the
 // same values in every tensor of at most sampleElems elements (the norms
 // and biases, which fine-tuning moves too) and in the first layer's query
 // projection. Reading those keeps the comparison to a few megabytes.
@@ -98,7 +148,10 @@ func sameTextWeights(a, b *weights.Set) bool {
 		if errA != nil || errB != nil {
 			return false
 		}
-		tol := max(roundingOf(ia.DType), roundingOf(ib.DType))
+		tol := 0.0 // two copies in one dtype compare exactly
+		if ia.DType != ib.DType {
+			tol = max(roundingOf(ia.DType), roundingOf(ib.DType))
+		}
 		for i := range x {
 			if d := math.Abs(float64(x[i]) - float64(y[i])); d > tol*max(math.Abs(float64(x[i])), math.Abs(float64(y[i])), 1e-4) {
 				return false

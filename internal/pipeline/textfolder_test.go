@@ -48,6 +48,13 @@ func TestRoentGenTextEncoderFolder(t *testing.T) {
 			slices.Equal(e, base), m.TextEncoderFolder, m.TokenizerFolder, m.Components[0].Name)
 	}
 
+	retok := golden.WithTextEncoderCopy(t, src, RoentGenTextEncoder, true, func(string, []float32) {})
+	editFile(t, filepath.Join(retok, RoentGenTextEncoder, "tokenizer_config.json"), `"model_max_length": 77`, `"model_max_length": 20`)
+	_, p = encodeWith(t, retok, LoadOptions{}, prompt)
+	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "another tokenizer") || p.Tokenizer.MaxLength() != 77 {
+		t.Errorf("same weights, other tokenizer: notes %q, max length %d", p.Notes, p.Tokenizer.MaxLength())
+	}
+
 	tuned := golden.WithTextEncoderCopy(t, src, RoentGenTextEncoder, true, func(n string, v []float32) {
 		if n == "text_model.final_layer_norm.bias" {
 			v[3] += 0.5
@@ -73,7 +80,8 @@ func TestTextEncoderFolderErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range map[string]string{"../tiny-sd2": "inside", "missing": "is not a folder", "model_index.json": "is not a folder"} {
+	for name, want := range map[string]string{"../tiny-sd2": "inside", "missing": "is not a folder", "model_index.json": "is not a folder",
+		"unet": "a diffusers UNet2DConditionModel", "scheduler": "a diffusers PNDMScheduler", "tokenizer": "config.json: missing"} {
 		if _, err := Load(f, LoadOptions{TextEncoder: name}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("--text-encoder %s: %v, want %q", name, err, want)
 		}
@@ -130,21 +138,31 @@ func TestSameTextWeights(t *testing.T) {
 		return s
 	}
 	base := set(weights.F32, v, []int{5}, false)
+	half := set(weights.F16, v, []int{5}, false)
+	ulp := slices.Clone(v)
+	ulp[1] = float16.Frombits(float16.Fromfloat32(v[1]).Bits() + 1).Float32()
 	changed := slices.Clone(v)
 	changed[2] *= 1.01
 	for _, c := range []struct {
 		name  string
 		other *weights.Set
 		same  bool
+		base  *weights.Set // nil: base
 	}{
-		{"equal", set(weights.F32, v, []int{5}, false), true},
-		{"float16 copy", set(weights.F16, v, []int{5}, false), true},
-		{"float16 copy of other values", set(weights.F16, changed, []int{5}, false), false},
-		{"float32 of other values", set(weights.F32, changed, []int{5}, false), false},
-		{"other shape", set(weights.F32, v, []int{1, 5}, false), false},
-		{"position_ids", set(weights.F32, v, []int{5}, true), true},
+		{"equal", set(weights.F32, v, []int{5}, false), true, nil},
+		{"float16 copy", set(weights.F16, v, []int{5}, false), true, nil},
+		{"float16 copy of other values", set(weights.F16, changed, []int{5}, false), false, nil},
+		{"float32 of other values", set(weights.F32, changed, []int{5}, false), false, nil},
+		{"float16 against float16 one ulp away", set(weights.F16, ulp, []int{5}, false), false, half},
+		{"float16 against float32 one float16 ulp away", set(weights.F16, ulp, []int{5}, false), true, base},
+		{"other shape", set(weights.F32, v, []int{1, 5}, false), false, nil},
+		{"position_ids", set(weights.F32, v, []int{5}, true), true, nil},
 	} {
-		if got := sameTextWeights(base, c.other); got != c.same {
+		b := c.base
+		if b == nil {
+			b = base
+		}
+		if got := sameTextWeights(b, c.other); got != c.same {
 			t.Errorf("%s: same %v, want %v", c.name, got, c.same)
 		}
 	}
