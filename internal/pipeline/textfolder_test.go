@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -178,5 +179,52 @@ func TestSameTextWeights(t *testing.T) {
 	missing, _ := weights.NewSet(f)
 	if sameTextWeights(base, missing) || sameTextWeights(missing, base) {
 		t.Error("a tensor missing: same")
+	}
+}
+
+// TestCurrentlySavedFolder: tiny-sd2 as current diffusers and transformers
+// save it (RoentGen-v2's era: the VAE's newer config keys, newer versions,
+// and the tokenizer in the format of transformers 4.34 and later, with
+// added_tokens_decoder and the added_tokens.json some versions wrote)
+// makes the same image, bit for bit, as the fixture saved by diffusers
+// 0.25 and transformers 4.33.
+func TestCurrentlySavedFolder(t *testing.T) {
+	src := golden.Path(t, "tiny-sd2")
+	dir := copyFixture(t, "tiny-sd2")
+	set := func(file string, kv map[string]any) {
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, file), string(golden.WithKeys(t, string(data), kv)))
+	}
+	set("model_index.json", map[string]any{"_diffusers_version": "0.30.0"})
+	set("unet/config.json", map[string]any{"_diffusers_version": "0.30.0"})
+	set("vae/config.json", map[string]any{"_diffusers_version": "0.30.0", "latents_mean": nil, "latents_std": nil,
+		"shift_factor": nil, "use_post_quant_conv": true, "use_quant_conv": true, "mid_block_add_attention": true})
+	set("text_encoder/config.json", map[string]any{"transformers_version": "4.44.0"})
+	special := func(content string, normalized bool) map[string]any {
+		return map[string]any{"content": content, "lstrip": false, "normalized": normalized, "rstrip": false, "single_word": false, "special": true}
+	}
+	set("tokenizer/tokenizer_config.json", map[string]any{
+		"added_tokens_decoder": map[string]any{"0": special("!", false), "49406": special("<|startoftext|>", true), "49407": special("<|endoftext|>", false)},
+		"bos_token":            "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "pad_token": "!",
+		"clean_up_tokenization_spaces": true, "special_tokens_map_file": nil,
+	})
+	write(t, filepath.Join(dir, "tokenizer", "special_tokens_map.json"),
+		`{"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "!", "unk_token": "<|endoftext|>"}`)
+	write(t, filepath.Join(dir, "tokenizer", "added_tokens.json"), `{"!": 0, "<|endoftext|>": 49407, "<|startoftext|>": 49406}`)
+
+	o := Options{Prompt: "Small left apical pneumothorax!", NegativePrompt: "blurry", Seed: 9, Steps: 3, Guidance: 4, Width: 64, Height: 64, NumImages: 1}
+	want, err := openPipeline(t, src).Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := openPipeline(t, dir).Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Images[0].Pix, want.Images[0].Pix) {
+		t.Error("the currently saved folder makes another image")
 	}
 }
