@@ -19,12 +19,19 @@ func TestGenerateStopsCleanlyOnSignal(t *testing.T) {
 		dir := t.TempDir()
 		cmd := exec.Command(roentgenBinary(t), "generate", "--prompt", "Cardiomegaly.", "--steps", "999", "--out", filepath.Join(dir, "x.png"))
 		cmd.Env = append(os.Environ(), "ROENTGEN_MODEL=")
-		var stderr bytes.Buffer
+		var stderr syncBuffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(1500 * time.Millisecond)
+		// Signal once denoising has begun (the handler is in place by
+		// then), not after a fixed delay a loaded machine may outlast.
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(stderr.String(), "encode done"); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%v: no encode line: %q", sig, stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		cmd.Process.Signal(sig)
 		err := cmd.Wait()
 		exit, ok := err.(*exec.ExitError)
