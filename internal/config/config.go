@@ -54,6 +54,36 @@ func (v IntOrList) PerBlock(n int, field string) ([]int, error) {
 	return append([]int(nil), v.List...), nil
 }
 
+// Size is a sample size: one int for a square, or, as diffusers 0.32 and
+// later accept, a [height, width] pair.
+type Size struct{ H, W int }
+
+// Square is the size n×n.
+func Square(n int) Size { return Size{n, n} }
+
+// UnmarshalJSON accepts an int or a list of two ints.
+func (s *Size) UnmarshalJSON(b []byte) error {
+	var n int
+	if err := json.Unmarshal(b, &n); err == nil {
+		*s = Square(n)
+		return nil
+	}
+	var l []int
+	if err := json.Unmarshal(b, &l); err != nil || len(l) != 2 {
+		return fmt.Errorf("want an integer or a [height, width] pair, got %s", b)
+	}
+	*s = Size{l[0], l[1]}
+	return nil
+}
+
+// String is the size as the config gives it: "n", or "[h, w]".
+func (s Size) String() string {
+	if s.H == s.W {
+		return fmt.Sprint(s.H)
+	}
+	return fmt.Sprintf("[%d, %d]", s.H, s.W)
+}
+
 // BoolOrList is a bool for every block or a list with one per block.
 type BoolOrList struct {
 	List []bool

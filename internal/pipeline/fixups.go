@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/roentgen-dev/roentgen/internal/config"
 	"github.com/roentgen-dev/roentgen/internal/sampler"
 )
 
@@ -54,14 +55,14 @@ func schedulerFixups(c sampler.Config) (own, other sampler.Config, notes []strin
 
 // sampleSizeFixup returns the U-Net sample_size StableDiffusionPipeline
 // uses for a unet/config.json (data) whose sample_size is size.
-func sampleSizeFixup(data []byte, size int) (int, string) {
+func sampleSizeFixup(data []byte, size config.Size) (config.Size, string) {
 	var v struct {
 		Version string `json:"_diffusers_version"`
 	}
-	if json.Unmarshal(data, &v) != nil || size >= 64 || !versionBefore090(v.Version) {
+	if json.Unmarshal(data, &v) != nil || size.H != size.W || size.H >= 64 || !versionBefore090(v.Version) {
 		return size, ""
 	}
-	return 64, fmt.Sprintf("unet/config.json (diffusers %s) has sample_size %d; using 64 (512 px images by default), as diffusers' StableDiffusionPipeline does for configs saved before 0.9.0", v.Version, size)
+	return config.Square(64), fmt.Sprintf("unet/config.json (diffusers %s) has sample_size %v; using 64 (512 px images by default), as diffusers' StableDiffusionPipeline does for configs saved before 0.9.0", v.Version, size)
 }
 
 // versionBefore090 reports whether a diffusers version's release (e.g.

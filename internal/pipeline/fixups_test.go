@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roentgen-dev/roentgen/internal/config"
 	"github.com/roentgen-dev/roentgen/internal/golden"
 	"github.com/roentgen-dev/roentgen/internal/sampler"
 )
@@ -113,12 +114,33 @@ func TestUnsupportedOwnScheduler(t *testing.T) {
 // naming the U-Net config.
 func TestDefaultSizeBound(t *testing.T) {
 	m := openPipeline(t, golden.Path(t, "tiny-sd1")).Models
-	m.UNetConfig.SampleSize = 2048 // x 8 = 16384: allowed
+	m.UNetConfig.SampleSize = config.Square(2048) // x 8 = 16384: allowed
 	if err := m.checkDefaultSize(); err != nil {
 		t.Fatal(err)
 	}
 	m.VAEArch.Channels = append(m.VAEArch.Channels, 32) // scale factor 16
 	if err := m.checkDefaultSize(); err == nil || !strings.Contains(err.Error(), "unet/config.json: sample_size 2048 times the VAE's scale factor 16 is a 32768-pixel default image side") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestSampleSizePair: a U-Net sample_size given as [height, width] (diffusers
+// 0.32 and later) sets a non-square default image size; a list of another
+// length is refused, naming the field.
+func TestSampleSizePair(t *testing.T) {
+	dir := copyFixture(t, "tiny-sd1")
+	cfg := filepath.Join(dir, "unet", "config.json")
+	editFile(t, cfg, `"sample_size": 8`, `"sample_size": [8, 12]`)
+	p := openPipeline(t, dir)
+	if w, h := p.Models.DefaultSize(); w != 96 || h != 64 {
+		t.Errorf("default size %dx%d, want 96x64 (width 12 x 8, height 8 x 8)", w, h)
+	}
+	res, err := p.Generate(Options{Prompt: "Cardiomegaly.", Seed: 1, Steps: 2, Guidance: 4, Width: 96, Height: 64, NumImages: 1})
+	if err != nil || res.Images[0].W != 96 || res.Images[0].H != 64 {
+		t.Fatalf("generate: %v", err)
+	}
+	editFile(t, cfg, `"sample_size": [8, 12]`, `"sample_size": [8]`)
+	if err := loadDir(dir); err == nil || !strings.Contains(err.Error(), "sample_size") {
+		t.Errorf("[8]: %v", err)
 	}
 }

@@ -183,18 +183,18 @@ func Load(f *diffusers.Folder, o LoadOptions) (m *Models, err error) {
 // checkDefaultSize refuses a default image side (U-Net sample_size times
 // the VAE's scale factor, each bounded alone) above maxSide.
 func (m *Models) checkDefaultSize() error {
-	if w, _ := m.DefaultSize(); w > maxSide {
-		return fmt.Errorf("%s: sample_size %d times the VAE's scale factor %d is a %d-pixel default image side, more than roentgen's %d",
-			m.Folder.Path("unet", "config.json"), m.UNetConfig.SampleSize, m.VAEArch.ScaleFactor(), w, maxSide)
+	if w, h := m.DefaultSize(); max(w, h) > maxSide {
+		return fmt.Errorf("%s: sample_size %v times the VAE's scale factor %d is a %d-pixel default image side, more than roentgen's %d",
+			m.Folder.Path("unet", "config.json"), m.UNetConfig.SampleSize, m.VAEArch.ScaleFactor(), max(w, h), maxSide)
 	}
 	return nil
 }
 
 // DefaultSize is the model's native image size: sample_size latent cells
-// times the VAE scale factor.
+// (square, or [height, width]) times the VAE scale factor.
 func (m *Models) DefaultSize() (w, h int) {
-	s := m.UNetConfig.SampleSize * m.VAEArch.ScaleFactor()
-	return s, s
+	s, f := m.UNetConfig.SampleSize, m.VAEArch.ScaleFactor()
+	return s.W * f, s.H * f
 }
 
 // Close unmaps the weight files.

@@ -159,10 +159,10 @@ func (c Config) arch() (Arch, error) {
 		return Arch{}, fmt.Errorf("cross_attention_dim must be positive")
 	case cross[0] > maxChannels:
 		return Arch{}, fmt.Errorf("cross_attention_dim = %d is above %d, far beyond any real model", cross[0], maxChannels)
-	case c.SampleSize <= 0:
+	case c.SampleSize.H <= 0 || c.SampleSize.W <= 0:
 		return Arch{}, fmt.Errorf("sample_size must be positive")
-	case c.SampleSize > maxSampleSize:
-		return Arch{}, fmt.Errorf("sample_size = %d is above %d: the default image side, sample_size x 8 pixels with Stable Diffusion's VAE, must be within roentgen's %d", c.SampleSize, maxSampleSize, maxSampleSize*8)
+	case max(c.SampleSize.H, c.SampleSize.W) > maxSampleSize:
+		return Arch{}, fmt.Errorf("sample_size = %v is above %d: the default image side, sample_size x 8 pixels with Stable Diffusion's VAE, must be within roentgen's %d", c.SampleSize, maxSampleSize, maxSampleSize*8)
 	case c.NormEps <= 0:
 		return Arch{}, fmt.Errorf("norm_eps must be positive")
 	case c.TimeEmbeddingDim != nil && *c.TimeEmbeddingDim <= 0:

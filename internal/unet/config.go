@@ -10,7 +10,7 @@ import (
 // Config is unet/config.json with diffusers' field names and defaults
 // (UNet2DConditionModel, diffusers 0.25).
 type Config struct {
-	SampleSize                int               `json:"sample_size"`
+	SampleSize                config.Size       `json:"sample_size"` // latent cells; [height, width] since diffusers 0.32
 	InChannels                int               `json:"in_channels"`
 	OutChannels               int               `json:"out_channels"`
 	CenterInputSample         bool              `json:"center_input_sample"`

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roentgen-dev/roentgen/internal/config"
 	"github.com/roentgen-dev/roentgen/internal/golden"
 )
 
@@ -102,7 +103,7 @@ func TestParseConfigRealModels(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
 		}
-		if c.SampleSize != tc.sample || len(a.Down) != tc.blocks || a.transformerLayers() != tc.transformer ||
+		if c.SampleSize != config.Square(tc.sample) || len(a.Down) != tc.blocks || a.transformerLayers() != tc.transformer ||
 			a.CrossDim != tc.cross || a.Up[len(a.Up)-1].Heads != tc.lastHeads {
 			t.Errorf("%s: sample_size %d, %d blocks, %d transformer layers, cross %d, last up block %d heads; want %d, %d, %d, %d, %d",
 				tc.name, c.SampleSize, len(a.Down), a.transformerLayers(), a.CrossDim, a.Up[len(a.Up)-1].Heads,
