@@ -18,6 +18,7 @@ type Config struct {
 	MaxPositionEmbeddings int      `json:"max_position_embeddings"`
 	HiddenAct             string   `json:"hidden_act"`
 	LayerNormEps          float64  `json:"layer_norm_eps"`
+	UseAttentionMask      bool     `json:"use_attention_mask"` // diffusers then masks the padding tokens: refused
 }
 
 // Activation is the MLP nonlinearity of the encoder layers.
@@ -74,6 +75,8 @@ func ParseConfig(file string, data []byte) (Config, Arch, error) {
 		return c, a, fmt.Errorf("%s: hidden_act %q is not supported (quick_gelu or gelu)", file, c.HiddenAct)
 	}
 	switch {
+	case c.UseAttentionMask:
+		return c, a, fmt.Errorf("%s: use_attention_mask true is not supported: diffusers would mask the padding tokens out of the text encoder's attention, roentgen runs it on all %d positions as Stable Diffusion's text encoders do", file, c.MaxPositionEmbeddings)
 	case c.ModelType != "" && c.ModelType != "clip_text_model":
 		return c, a, fmt.Errorf("%s: model_type %q is not a CLIP text model (clip_text_model)", file, c.ModelType)
 	case c.VocabSize <= 0 || c.HiddenSize <= 0 || c.IntermediateSize <= 0 || c.NumHiddenLayers <= 0 || c.MaxPositionEmbeddings <= 0:

@@ -2,6 +2,7 @@ package clip
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/roentgen-dev/roentgen/internal/golden"
@@ -86,5 +87,18 @@ func TestParseConfigBounds(t *testing.T) {
 	if _, _, err := ParseConfig(file, golden.WithKeys(t, sd15TextConfig, map[string]any{"num_hidden_layers": 1000, "vocab_size": 1 << 20,
 		"hidden_size": 1 << 16, "num_attention_heads": 1 << 16, "intermediate_size": 1 << 18, "max_position_embeddings": 1 << 16})); err != nil {
 		t.Errorf("the bounds: %v", err)
+	}
+}
+
+// TestParseConfigAttentionMask: use_attention_mask false (or absent) loads;
+// true, with which diffusers masks the padding tokens, is refused.
+func TestParseConfigAttentionMask(t *testing.T) {
+	const file = "text_encoder/config.json"
+	if _, _, err := ParseConfig(file, golden.WithKeys(t, sd15TextConfig, map[string]any{"use_attention_mask": false})); err != nil {
+		t.Errorf("false: %v", err)
+	}
+	if _, _, err := ParseConfig(file, golden.WithKeys(t, sd15TextConfig, map[string]any{"use_attention_mask": true})); err == nil ||
+		!strings.Contains(err.Error(), file+": use_attention_mask true is not supported") {
+		t.Errorf("true: %v", err)
 	}
 }

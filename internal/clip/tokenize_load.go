@@ -109,6 +109,12 @@ func loadTokenizer(fsys fs.FS, path func(file string) string) (*Tokenizer, error
 	if err := checkAgree(cfg, stm, path); err != nil {
 		return nil, err
 	}
+	for _, field := range []string{"padding_side", "truncation_side"} {
+		var side string
+		if raw, ok := cfg[field]; ok && (json.Unmarshal(raw, &side) != nil || side != "right") {
+			return nil, fmt.Errorf("clip: %s: %s %s is not supported: roentgen pads and truncates prompts on the right, as CLIP's tokenizers do", path(tokenizerConfigFile), field, raw)
+		}
+	}
 	spec, err := parseSpec(cfg, stm, path)
 	if err != nil {
 		return nil, err

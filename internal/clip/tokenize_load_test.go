@@ -243,3 +243,19 @@ func TestLoadTokenizerFilesDisagree(t *testing.T) {
 		t.Errorf("older format: special_tokens_map.json wins: pad %v, %v", tok, err)
 	}
 }
+
+// TestLoadTokenizerSides: padding_side and truncation_side "right" (the
+// default, as transformers saves it) load; "left" is refused, naming the
+// field.
+func TestLoadTokenizerSides(t *testing.T) {
+	for _, field := range []string{"padding_side", "truncation_side"} {
+		ok := fstest.MapFS{tokenizerConfigFile: {Data: []byte(fmt.Sprintf(`{%q: "right"}`, field))}}
+		if _, err := LoadTokenizerFS(ok); err != nil {
+			t.Errorf("%s right: %v", field, err)
+		}
+		left := fstest.MapFS{tokenizerConfigFile: {Data: []byte(fmt.Sprintf(`{%q: "left"}`, field))}}
+		if _, err := LoadTokenizerFS(left); err == nil || !strings.Contains(err.Error(), field+` "left"`) {
+			t.Errorf("%s left: %v", field, err)
+		}
+	}
+}
