@@ -97,6 +97,7 @@ func TestOutdatedConfigsMended(t *testing.T) {
 func TestUnsupportedOwnScheduler(t *testing.T) {
 	dir := copyFixture(t, "tiny-sd1")
 	editFile(t, filepath.Join(dir, "scheduler", "scheduler_config.json"), `"PNDMScheduler"`, `"UniPCMultistepScheduler"`)
+	editFile(t, filepath.Join(dir, "model_index.json"), `"PNDMScheduler"`, `"UniPCMultistepScheduler"`)
 	p := openPipeline(t, dir)
 	o := Options{Prompt: "x", Steps: 2, Guidance: 4, Width: 64, Height: 64, NumImages: 1}
 	_, err := p.Generate(o)
@@ -104,6 +105,25 @@ func TestUnsupportedOwnScheduler(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 	o.Scheduler = "ddim"
+	if _, err := p.Generate(o); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestSchedulerClassMismatch: a model_index.json naming another scheduler
+// class than scheduler_config.json's _class_name (diffusers builds the
+// former from the config) is refused for the model's own scheduler, naming
+// both; --scheduler with that class runs.
+func TestSchedulerClassMismatch(t *testing.T) {
+	dir := copyFixture(t, "tiny-sd1")
+	editFile(t, filepath.Join(dir, "model_index.json"), `"PNDMScheduler"`, `"DDIMScheduler"`)
+	p := openPipeline(t, dir)
+	o := Options{Prompt: "x", Steps: 2, Guidance: 4, Width: 64, Height: 64, NumImages: 1}
+	if _, err := p.Generate(o); err == nil || !strings.Contains(err.Error(), "model_index.json names DDIMScheduler") ||
+		!strings.Contains(err.Error(), "_class_name PNDMScheduler") || !strings.Contains(err.Error(), "--scheduler DDIMScheduler") {
+		t.Errorf("got %v", err)
+	}
+	o.Scheduler = "DDIMScheduler"
 	if _, err := p.Generate(o); err != nil {
 		t.Error(err)
 	}
