@@ -44,6 +44,12 @@ type Config struct {
 	UseLuLambdas      *bool       `json:"use_lu_lambdas"`
 	LambdaMinClipped  *jsonFloat  `json:"lambda_min_clipped"`
 	VarianceType      *string     `json:"variance_type"`
+	// Keys of diffusers 0.26 and later: final_sigmas_type (DPM, Euler), and
+	// σ schedules roentgen does not build (refused when true).
+	FinalSigmasType      *string `json:"final_sigmas_type"`
+	UseExponentialSigmas *bool   `json:"use_exponential_sigmas"`
+	UseBetaSigmas        *bool   `json:"use_beta_sigmas"`
+	UseFlowSigmas        *bool   `json:"use_flow_sigmas"`
 
 	// UseDefaultValues lists keys diffusers filled with defaults when it saved
 	// the file; from_config drops them so the target class's defaults apply.
@@ -183,6 +189,14 @@ func (c *Config) dropDefaults() {
 			c.SigmaMin = nil
 		case "sigma_max":
 			c.SigmaMax = nil
+		case "final_sigmas_type":
+			c.FinalSigmasType = nil
+		case "use_exponential_sigmas":
+			c.UseExponentialSigmas = nil
+		case "use_beta_sigmas":
+			c.UseBetaSigmas = nil
+		case "use_flow_sigmas":
+			c.UseFlowSigmas = nil
 		}
 	}
 	c.UseDefaultValues = nil
@@ -226,6 +240,7 @@ func (c *Config) validate() error {
 		oneOf("interpolation_type", c.InterpolationType, "linear", "log_linear"),
 		oneOf("algorithm_type", c.AlgorithmType, "dpmsolver++", "dpmsolver", "sde-dpmsolver++", "sde-dpmsolver", "deis"),
 		oneOf("solver_type", c.SolverType, "midpoint", "heun", "logrho", "bh1", "bh2"),
+		oneOf("final_sigmas_type", c.FinalSigmasType, "zero", "sigma_min"),
 	} {
 		if err != nil {
 			return err

@@ -246,3 +246,71 @@ func TestParseConfigBounds(t *testing.T) {
 		t.Errorf("euler with 1000000 training steps: %v", err)
 	}
 }
+
+// TestFinalSigmas checks the last σ each final_sigmas_type gives (diffusers
+// 0.26 and later for DPM-Solver, 0.28 for Euler): absent, 0.25's (σ at
+// t = 0 for DPM, 0 for Euler; DPM with Karras σ repeats its last);
+// "zero" 0; "sigma_min" σ at t = 0. It also checks the keys refused.
+func TestFinalSigmas(t *testing.T) {
+	const sd = `"beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012, "steps_offset": 1`
+	cfg := mustParse(t, "{"+sd+"}")
+	ac, err := alphasCumprod(cfg.resolve(classDPM))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigmaT0 := trainSigmas(ac)[0]
+	last := func(name, extra string) float32 {
+		t.Helper()
+		s, err := New(name, mustParse(t, "{"+sd+extra+"}"), 10, Options{})
+		if err != nil {
+			t.Fatalf("%s%s: %v", name, extra, err)
+		}
+		sig := sigmasOf(t, s)
+		return sig[len(sig)-1]
+	}
+	karrasLast := func(extra string) float32 {
+		s, _ := New("dpm++2m-karras", mustParse(t, "{"+sd+extra+"}"), 10, Options{})
+		return s.(*DPMSolver).sigmas[9]
+	}
+	for _, c := range []struct {
+		name, extra string
+		want        float32
+	}{
+		{"dpm++2m", "", sigmaT0},
+		{"dpm++2m", `, "final_sigmas_type": "zero"`, 0},
+		{"dpm++2m", `, "final_sigmas_type": "sigma_min"`, sigmaT0},
+		{"dpm++2m-karras", `, "sigma_min": 0.5`, karrasLast(`, "sigma_min": 0.5`)},
+		{"dpm++2m-karras", `, "sigma_min": 0.5, "final_sigmas_type": "sigma_min"`, sigmaT0},
+		{"dpm++2m-karras", `, "final_sigmas_type": "zero"`, 0},
+		{"euler", "", 0},
+		{"euler", `, "final_sigmas_type": "zero"`, 0},
+		{"euler", `, "final_sigmas_type": "sigma_min"`, sigmaT0},
+		{"euler-a", `, "final_sigmas_type": "sigma_min"`, 0}, // EulerAncestral has no such key
+	} {
+		if got := last(c.name, c.extra); got != c.want {
+			t.Errorf("%s%s: last σ %g, want %g", c.name, c.extra, got, c.want)
+		}
+	}
+	if karrasLast(`, "sigma_min": 0.5`) == sigmaT0 {
+		t.Fatal("the Karras case cannot tell a repeated last σ from σ at t = 0")
+	}
+	for _, c := range []struct{ name, extra, want string }{
+		{"dpm++2m", `, "final_sigmas_type": "last"`, `final_sigmas_type "last" is not one of zero, sigma_min`},
+		{"DPMSolverMultistepScheduler", `, "algorithm_type": "dpmsolver", "final_sigmas_type": "zero"`, "final_sigmas_type zero needs algorithm_type dpmsolver++"},
+		{"dpm++2m", `, "use_exponential_sigmas": true`, "use_exponential_sigmas = true is not supported"},
+		{"dpm++2m", `, "use_flow_sigmas": true`, "use_flow_sigmas = true is not supported"},
+		{"euler", `, "use_beta_sigmas": true`, "use_beta_sigmas = true is not supported"},
+		{"lms", `, "use_exponential_sigmas": true`, "use_exponential_sigmas = true is not supported"},
+	} {
+		cfg, err := ParseConfig([]byte("{" + sd + c.extra + "}"))
+		if err == nil {
+			_, err = New(c.name, cfg, 10, Options{})
+		}
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s%s: %v, want %q", c.name, c.extra, err, c.want)
+		}
+	}
+	if _, err := New("ddim", mustParse(t, "{"+sd+`, "use_exponential_sigmas": true, "final_sigmas_type": "zero"}`), 10, Options{}); err != nil {
+		t.Errorf("DDIM ignores the keys it lacks: %v", err)
+	}
+}

@@ -1,6 +1,9 @@
 package sampler
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // DPM-Solver++(2M): Lu, Zhou, Bao, Chen, Li & Zhu, "DPM-Solver++: Fast
 // Solver for Guided Sampling of Diffusion Probabilistic Models" (2022),
@@ -39,6 +42,10 @@ func newDPMSolver(p params, n int) (*DPMSolver, error) {
 		return nil, unsupported("thresholding", true)
 	case p.varianceType == "learned" || p.varianceType == "learned_range":
 		return nil, unsupported("variance_type", p.varianceType)
+	case p.otherSigmas != "":
+		return nil, unsupported(p.otherSigmas, true)
+	case p.finalSigmas == "zero" && p.algorithm != "dpmsolver++":
+		return nil, fmt.Errorf("final_sigmas_type zero needs algorithm_type dpmsolver++ (diffusers refuses %s with it too; use sigma_min)", p.algorithm)
 	}
 	ac, err := alphasCumprod(p)
 	if err != nil {
@@ -104,6 +111,13 @@ func newDPMSolver(p params, n int) (*DPMSolver, error) {
 		}
 		sig = append(sig, float64(train[0]))
 	}
+	// diffusers 0.26 and later end every schedule on final_sigmas_type's σ.
+	switch p.finalSigmas {
+	case "zero":
+		sig[len(sig)-1] = 0
+	case "sigma_min":
+		sig[len(sig)-1] = float64(train[0])
+	}
 	s := &DPMSolver{p: p, outputs: make([][]float32, p.order)}
 	for i, t := range ts {
 		s.timesteps = append(s.timesteps, int64(t))
@@ -134,7 +148,7 @@ func (s *DPMSolver) Step(modelOut []float32, i int, x []float32, noise Noise) []
 	// 1. Lower the order at the end for short schedules (< 15 steps).
 	n := len(s.timesteps)
 	short := s.p.lowerOrderFinal && n < 15
-	lowerFinal := i == n-1 && (s.p.eulerAtFinal || short)
+	lowerFinal := i == n-1 && (s.p.eulerAtFinal || short || s.p.finalSigmas == "zero")
 	lowerSecond := i == n-2 && short
 	// 2. convert_model_output: x̂₀ (dpmsolver++) or ε̂ (dpmsolver).
 	m := s.convert(modelOut, i, x)

@@ -32,6 +32,9 @@ func newKGrid(p params, n int) (kGrid, error) {
 	if p.timestepType != "discrete" && p.prediction == "v_prediction" {
 		return kGrid{}, unsupported("timestep_type", p.timestepType)
 	}
+	if p.otherSigmas != "" {
+		return kGrid{}, unsupported(p.otherSigmas, true)
+	}
 	ac, err := alphasCumprod(p)
 	if err != nil {
 		return kGrid{}, err
@@ -90,7 +93,11 @@ func newKGrid(p params, n int) (kGrid, error) {
 		g.sigmas = append(g.sigmas, float32(s))
 		g.initSigma = max(g.initSigma, float32(s))
 	}
-	g.sigmas = append(g.sigmas, 0)
+	if p.finalSigmas == "sigma_min" { // diffusers 0.28 and later; "zero" is 0.25's end
+		g.sigmas = append(g.sigmas, train[0])
+	} else {
+		g.sigmas = append(g.sigmas, 0)
+	}
 	if p.spacing == "leading" {
 		g.initSigma = sqrt32(g.initSigma*g.initSigma + 1)
 	}

@@ -50,6 +50,12 @@ func TestOracleTrajectories(t *testing.T) {
 		{"dpm++2m-karras", `"prediction_type": "sample", "timestep_spacing": "trailing"`, 20, 0},
 		{"DPMSolverMultistepScheduler", `"prediction_type": "epsilon", "solver_order": 3, "algorithm_type": "dpmsolver"`, 20, 0},
 		{"DPMSolverMultistepScheduler", `"prediction_type": "v_prediction", "solver_type": "heun", "use_lu_lambdas": true`, 16, 0},
+		// diffusers 0.26 and later: the last σ 0 (so x0 itself, through a
+		// first-order last step; the second order would give 0/0 there).
+		{"dpm++2m", `"prediction_type": "epsilon", "final_sigmas_type": "zero"`, 20, 0},
+		{"dpm++2m-karras", `"prediction_type": "v_prediction", "final_sigmas_type": "zero"`, 20, 0},
+		{"dpm++2m-karras", `"prediction_type": "epsilon", "final_sigmas_type": "sigma_min", "sigma_min": 0.5`, 20, 0},
+		{"euler", `"prediction_type": "epsilon", "final_sigmas_type": "sigma_min"`, 12, 0},
 	} {
 		t.Run(fmt.Sprintf("%s/%s", tc.name, tc.cfg), func(t *testing.T) {
 			cfg := mustParse(t, "{"+sd+", "+tc.cfg+"}")

@@ -47,6 +47,13 @@ type params struct {
 	luLambdas        bool
 	lambdaMinClipped float64
 	varianceType     string
+
+	// finalSigmas is final_sigmas_type (DPM, Euler; diffusers 0.26 and
+	// later): "" when the file lacks it, for diffusers 0.25's last σ.
+	finalSigmas string
+	// otherSigmas names a σ schedule the file asks for that this package
+	// does not build (use_exponential_sigmas, ...), or is "".
+	otherSigmas string
 }
 
 // resolve builds the params of class from c, as class.from_config(c) does.
@@ -93,6 +100,7 @@ func (c Config) resolve(class string) params {
 		setBool(&p.finalAlphaOne, c.SetAlphaToOne)
 		setBool(&p.skipPRK, c.SkipPRKSteps)
 	case classEuler:
+		setString(&p.finalSigmas, c.FinalSigmasType)
 		setBool(&p.karras, c.UseKarrasSigmas)
 		p.sigmaMin, p.sigmaMax = c.SigmaMin, c.SigmaMax
 		setString(&p.interpolation, c.InterpolationType)
@@ -103,6 +111,7 @@ func (c Config) resolve(class string) params {
 	case classLMS:
 		setBool(&p.karras, c.UseKarrasSigmas)
 	case classDPM:
+		setString(&p.finalSigmas, c.FinalSigmasType)
 		setBool(&p.karras, c.UseKarrasSigmas)
 		// _convert_to_karras reads config.sigma_min when the file carried
 		// it (from_config registers unknown keys as hidden config).
@@ -125,6 +134,18 @@ func (c Config) resolve(class string) params {
 		}
 		if p.solverType != "heun" {
 			p.solverType = "midpoint"
+		}
+	}
+	keys := map[string]*bool{"use_exponential_sigmas": c.UseExponentialSigmas, "use_beta_sigmas": c.UseBetaSigmas}
+	if class == classDPM {
+		keys["use_flow_sigmas"] = c.UseFlowSigmas
+	}
+	switch class {
+	case classEuler, classDPM, classLMS:
+		for _, k := range []string{"use_exponential_sigmas", "use_beta_sigmas", "use_flow_sigmas"} {
+			if v := keys[k]; v != nil && *v && p.otherSigmas == "" {
+				p.otherSigmas = k
+			}
 		}
 	}
 	return p
