@@ -29,6 +29,7 @@ var embeddedVocab embed.FS
 const (
 	vocabFile            = "vocab.json"
 	mergesFile           = "merges.txt"
+	fastTokenizerFile    = "tokenizer.json" // CLIPTokenizerFast's, read when vocab.json and merges.txt are absent
 	tokenizerConfigFile  = "tokenizer_config.json"
 	specialTokensMapFile = "special_tokens_map.json"
 	addedTokensFile      = "added_tokens.json"
@@ -125,7 +126,18 @@ func loadTokenizer(fsys fs.FS, path func(file string) string) (*Tokenizer, error
 	var t *Tokenizer
 	switch {
 	case errors.Is(vocabErr, fs.ErrNotExist) && errors.Is(mergesErr, fs.ErrNotExist):
-		t, err = newEmbeddedTokenizer(spec)
+		fast, err := fs.ReadFile(fsys, fastTokenizerFile)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			t, err = newEmbeddedTokenizer(spec)
+		case err != nil:
+			return nil, fmt.Errorf("clip: %s: %w", path(fastTokenizerFile), err)
+		default:
+			t, err = newFastFileTokenizer(fast, path(fastTokenizerFile), spec)
+		}
+		if err != nil {
+			return nil, err
+		}
 	case vocabErr != nil:
 		return nil, fmt.Errorf("clip: %s: %w", path(vocabFile), vocabErr)
 	case mergesErr != nil:
@@ -140,6 +152,15 @@ func loadTokenizer(fsys fs.FS, path func(file string) string) (*Tokenizer, error
 		return nil, err
 	}
 	return t, nil
+}
+
+// checkAddedToken refuses an added token (listed in file where) other than
+// a special token at its vocabulary id; see checkAdded.
+func (t *Tokenizer) checkAddedToken(where, tok string, id int) error {
+	if v, ok := t.vocab.GetID(tok); !ok || v != id || !slices.Contains(t.specials, tok) {
+		return fmt.Errorf("clip: %s: added token %q (id %d) is not supported: roentgen reads only the vocabulary and its special tokens", where, tok, id)
+	}
+	return nil
 }
 
 // checkAgree refuses a folder in the format of transformers 4.34 and later
@@ -178,12 +199,7 @@ func checkAgree(cfg, stm map[string]json.RawMessage, path func(string) string) e
 // id and be split out of prompts, which roentgen does not do, so it is
 // refused rather than encoded differently.
 func (t *Tokenizer) checkAdded(added map[string]json.RawMessage, decoder json.RawMessage, path func(string) string) error {
-	check := func(where, tok string, id int) error {
-		if v, ok := t.vocab.GetID(tok); !ok || v != id || !slices.Contains(t.specials, tok) {
-			return fmt.Errorf("clip: %s: added token %q (id %d) is not supported: roentgen reads only the vocabulary and its special tokens", where, tok, id)
-		}
-		return nil
-	}
+	check := t.checkAddedToken
 	for _, tok := range slices.Sorted(maps.Keys(added)) {
 		var id int
 		if err := json.Unmarshal(added[tok], &id); err != nil {
@@ -359,6 +375,58 @@ func parseTokenValue(raw json.RawMessage) (tok string, isNull bool, err error) {
 		return "", false, errors.New("empty token")
 	}
 	return tok, false, nil
+}
+
+// newFastFileTokenizer builds a tokenizer from the BPE vocabulary and merges
+// of a tokenizer.json (as CLIPTokenizerFast saves it, in a folder without
+// vocab.json and merges.txt); its added tokens must be special tokens at
+// their vocabulary ids (checkAdded).
+func newFastFileTokenizer(data []byte, name string, spec tokenizerSpec) (*Tokenizer, error) {
+	var tj struct {
+		AddedTokens []struct {
+			ID      int    `json:"id"`
+			Content string `json:"content"`
+		} `json:"added_tokens"`
+		Model struct {
+			Type   string            `json:"type"`
+			Vocab  map[string]int    `json:"vocab"`
+			Merges []json.RawMessage `json:"merges"`
+		} `json:"model"`
+	}
+	if err := json.Unmarshal(data, &tj); err != nil {
+		return nil, fmt.Errorf("clip: %s: %w", name, err)
+	}
+	if tj.Model.Type != "BPE" || len(tj.Model.Vocab) == 0 {
+		return nil, fmt.Errorf("clip: %s: model is %q with %d vocabulary entries, not CLIP's BPE", name, tj.Model.Type, len(tj.Model.Vocab))
+	}
+	vocab, err := json.Marshal(tj.Model.Vocab)
+	if err != nil {
+		return nil, err
+	}
+	// Merges are "a b" strings, or ["a", "b"] pairs since tokenizers 0.20.
+	merges := []string{"#version: 0.2"}
+	for i, m := range tj.Model.Merges {
+		var s string
+		var pair []string
+		switch {
+		case json.Unmarshal(m, &s) == nil:
+		case json.Unmarshal(m, &pair) == nil && len(pair) == 2:
+			s = pair[0] + " " + pair[1]
+		default:
+			return nil, fmt.Errorf("clip: %s: model.merges[%d]: want \"a b\" or [\"a\", \"b\"], got %s", name, i, m)
+		}
+		merges = append(merges, s)
+	}
+	t, err := newTokenizer(vocab, []byte(strings.Join(merges, "\n")), name+": model.vocab", name+": model.merges", spec)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range tj.AddedTokens {
+		if err := t.checkAddedToken(name+": added_tokens", a.Content, a.ID); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // newEmbeddedTokenizer builds a tokenizer on the embedded vocabulary.

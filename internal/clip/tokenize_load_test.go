@@ -259,3 +259,65 @@ func TestLoadTokenizerSides(t *testing.T) {
 		}
 	}
 }
+
+// fastFile is a tokenizer.json holding the fixture's vocabulary and its
+// first nMerges merges (as "a b" strings, or as pairs), with the given
+// added tokens.
+func fastFile(t *testing.T, family string, nMerges int, pairs bool, added string) []byte {
+	t.Helper()
+	var vocab map[string]int
+	if err := json.Unmarshal(fixtureFile(t, family, vocabFile), &vocab); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(fixtureFile(t, family, mergesFile))), "\n")[1:]
+	var merges []any
+	for _, l := range lines[:min(nMerges, len(lines))] {
+		if pairs {
+			merges = append(merges, strings.Fields(l))
+		} else {
+			merges = append(merges, l)
+		}
+	}
+	m, err := json.Marshal(map[string]any{"type": "BPE", "vocab": vocab, "merges": merges})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(fmt.Sprintf(`{"version": "1.0", "added_tokens": %s, "model": %s}`, added, m))
+}
+
+// TestLoadTokenizerFastFile: a folder with tokenizer.json and no vocab.json
+// or merges.txt (as CLIPTokenizerFast saves it) is read from tokenizer.json
+// (merges as strings or as pairs), not from the built-in vocabulary: the
+// golden prompts encode as the fixture's, a shorter merge list encodes
+// otherwise, and an added token outside the vocabulary is refused.
+func TestLoadTokenizerFastFile(t *testing.T) {
+	specials := `[{"id": 49406, "content": "<|startoftext|>", "special": true}, {"id": 49407, "content": "<|endoftext|>", "special": true}]`
+	want := loadFixtureTokenizer(t, "tiny-sd1")
+	for _, pairs := range []bool{false, true} {
+		got, err := LoadTokenizerFS(fstest.MapFS{fastTokenizerFile: {Data: fastFile(t, "tiny-sd1", 1<<20, pairs, specials)}})
+		if err != nil {
+			t.Fatalf("pairs %v: %v", pairs, err)
+		}
+		for _, g := range loadGolden(t, "tiny-sd1").Cases {
+			if ge, we := got.Encode(g.Prompt), want.Encode(g.Prompt); !reflect.DeepEqual(ge, we) {
+				t.Errorf("pairs %v %s: %v, want %v", pairs, g.Name, ge.IDs, we.IDs)
+			}
+		}
+	}
+	short, err := LoadTokenizerFS(fstest.MapFS{fastTokenizerFile: {Data: fastFile(t, "tiny-sd1", 1000, false, specials)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := "Large right-sided pleural effusion."; slices.Equal(short.Encode(p).IDs, want.Encode(p).IDs) {
+		t.Error("a tokenizer.json with 1000 merges encodes as the full list: it was not read")
+	}
+	sks := `[{"id": 49406, "content": "<|startoftext|>"}, {"id": 49408, "content": "<sks>"}]`
+	if _, err := LoadTokenizerFS(fstest.MapFS{fastTokenizerFile: {Data: fastFile(t, "tiny-sd1", 1<<20, false, sks)}}); err == nil ||
+		!strings.Contains(err.Error(), fastTokenizerFile+`: added_tokens: added token "<sks>" (id 49408)`) {
+		t.Errorf("<sks>: %v", err)
+	}
+	if _, err := LoadTokenizerFS(fstest.MapFS{fastTokenizerFile: {Data: []byte(`{"model": {"type": "WordPiece", "vocab": {"a": 0}}}`)}}); err == nil ||
+		!strings.Contains(err.Error(), `model is "WordPiece"`) {
+		t.Errorf("WordPiece: %v", err)
+	}
+}

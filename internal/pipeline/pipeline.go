@@ -27,6 +27,10 @@ type Pipeline struct {
 	vae        *vae.Runner
 	embeds     map[string][]float32 // prompt → last_hidden_state, reused across images
 	order      []string             // cached prompts, oldest first
+	// fast is set when model_index.json names CLIPTokenizerFast, whose
+	// normalizer and pre-tokenizer can split non-ASCII text otherwise than
+	// the CLIPTokenizer roentgen implements (Encode warns).
+	fast bool
 }
 
 // embedCacheSize bounds the prompt-embedding cache: a dataset walks its
@@ -63,6 +67,7 @@ func New(m *Models) (*Pipeline, error) {
 		unet:   unet.NewRunner(m.UNet),
 		vae:    vae.NewRunner(m.VAE),
 		embeds: map[string][]float32{},
+		fast:   m.TokenizerFolder == "tokenizer" && m.Folder.Components["tokenizer"].Class == "CLIPTokenizerFast",
 	}, nil
 }
 
@@ -94,6 +99,9 @@ func (p *Pipeline) Encode(prompt string, warn io.Writer) ([]float32, error) {
 		return e, nil
 	}
 	enc := p.Tokenizer.Encode(prompt)
+	if p.fast && warn != nil && !plainASCII(prompt) {
+		fmt.Fprintf(warn, "roentgen: warning: the model's tokenizer is CLIPTokenizerFast, which can split text with non-ASCII or control characters otherwise than CLIPTokenizer, which roentgen runs: %q may get other token ids than in diffusers\n", prompt)
+	}
 	if enc.Truncated && warn != nil {
 		dropped := enc.Dropped
 		if r := []rune(dropped); len(r) > maxDroppedShown {
@@ -114,6 +122,17 @@ func (p *Pipeline) Encode(prompt string, warn io.Writer) ([]float32, error) {
 	p.embeds[prompt] = e
 	p.order = append(p.order, prompt)
 	return e, nil
+}
+
+// plainASCII reports whether s holds only printable ASCII and spaces, which
+// CLIPTokenizer and CLIPTokenizerFast split alike.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x7f || c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // Close releases the compiled graphs, the arena memory kept for reuse and

@@ -228,3 +228,29 @@ func TestCurrentlySavedFolder(t *testing.T) {
 		t.Error("the currently saved folder makes another image")
 	}
 }
+
+// TestFastTokenizerWarning: with CLIPTokenizerFast in model_index.json, a
+// prompt with non-ASCII characters is encoded with a warning (the fast
+// tokenizer can split it otherwise); a plain ASCII prompt, or the same
+// prompt with CLIPTokenizer, is not.
+func TestFastTokenizerWarning(t *testing.T) {
+	dir := copyFixture(t, "tiny-sd1")
+	editFile(t, filepath.Join(dir, "model_index.json"), `"CLIPTokenizer"`, `"CLIPTokenizerFast"`)
+	for _, c := range []struct {
+		dir, prompt string
+		warns       bool
+	}{
+		{dir, "Small left effusion.", false},
+		{dir, "Épanchement pleural 胸部", true},
+		{dir, "tab\there\x07", true},
+		{golden.Path(t, "tiny-sd1"), "Épanchement pleural 胸部", false},
+	} {
+		var w strings.Builder
+		if _, err := openPipeline(t, c.dir).Encode(c.prompt, &w); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(w.String(), "CLIPTokenizerFast"); got != c.warns {
+			t.Errorf("%s %q: warning %q", c.dir, c.prompt, w.String())
+		}
+	}
+}
