@@ -1,10 +1,7 @@
 package pipeline
 
 import (
-	"fmt"
-
 	"github.com/roentgen-dev/roentgen/internal/diffusers"
-	"github.com/roentgen-dev/roentgen/internal/sampler"
 )
 
 // Description is what `roentgen info` reports.
@@ -53,15 +50,10 @@ func Describe(m *Models) (Description, error) {
 		}
 		d.Components = append(d.Components, ci)
 	}
-	file, data, err := f.Config("scheduler")
+	cfg, _, _, notes, err := modelScheduler(f)
 	if err != nil {
 		return d, err
 	}
-	cfg, err := sampler.ParseConfig(data)
-	if err != nil {
-		return d, fmt.Errorf("%s: %w", file, err)
-	}
-	_, _, notes := schedulerFixups(cfg)
 	d.Notes = append(append(d.Notes, m.Notes...), notes...)
 	d.Scheduler, d.Prediction = cfg.ClassName, "epsilon"
 	if cfg.PredictionType != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/roentgen-dev/roentgen/internal/config"
+	"github.com/roentgen-dev/roentgen/internal/diffusers"
 	"github.com/roentgen-dev/roentgen/internal/sampler"
 )
 
@@ -27,6 +28,28 @@ import (
 // (--scheduler, Class.from_config(pipe.scheduler.config)) drops those
 // keys again. So a key the file lacked is fixed for the model's own
 // scheduler only, and a key the file set is fixed for every scheduler.
+
+// modelScheduler reads scheduler_config.json and returns it with the class
+// model_index.json names, which is the class diffusers builds from it (a
+// DDIMScheduler from a PNDM config, say, when the two files disagree),
+// the configs the model's own scheduler and the others run with
+// (schedulerFixups), and notes for the user.
+func modelScheduler(f *diffusers.Folder) (cfg, own, other sampler.Config, notes []string, err error) {
+	file, data, err := f.Config("scheduler")
+	if err != nil {
+		return cfg, own, other, nil, err
+	}
+	if cfg, err = sampler.ParseConfig(data); err != nil {
+		return cfg, own, other, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if idx := f.Components["scheduler"].Class; idx != "" && idx != cfg.ClassName {
+		notes = append(notes, fmt.Sprintf("model_index.json names the scheduler %s and scheduler_config.json's _class_name is %s: running %s built from that config, as diffusers does",
+			idx, cfg.ClassName, idx))
+		cfg.ClassName = idx
+	}
+	own, other, fixes := schedulerFixups(cfg)
+	return cfg, own, other, append(notes, fixes...), nil
+}
 
 // schedulerFixups returns the scheduler config the model's own scheduler
 // runs with, the one other schedulers are built from, and notes on what

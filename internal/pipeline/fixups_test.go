@@ -110,22 +110,45 @@ func TestUnsupportedOwnScheduler(t *testing.T) {
 	}
 }
 
-// TestSchedulerClassMismatch: a model_index.json naming another scheduler
-// class than scheduler_config.json's _class_name (diffusers builds the
-// former from the config) is refused for the model's own scheduler, naming
-// both; --scheduler with that class runs.
+// TestSchedulerClassMismatch: with a model_index.json naming another
+// scheduler class than scheduler_config.json's _class_name, the model's
+// own scheduler is model_index.json's class built from the config and
+// mended for that class, as diffusers builds and mends it: the image of a
+// folder whose two files say DDIMScheduler, with a note; --scheduler
+// DDIMScheduler (built without the own scheduler's mending of the
+// clip_sample the file lacks) differs.
 func TestSchedulerClassMismatch(t *testing.T) {
-	dir := copyFixture(t, "tiny-sd1")
-	editFile(t, filepath.Join(dir, "model_index.json"), `"PNDMScheduler"`, `"DDIMScheduler"`)
-	p := openPipeline(t, dir)
-	o := Options{Prompt: "x", Steps: 2, Guidance: 4, Width: 64, Height: 64, NumImages: 1}
-	if _, err := p.Generate(o); err == nil || !strings.Contains(err.Error(), "model_index.json names DDIMScheduler") ||
-		!strings.Contains(err.Error(), "_class_name PNDMScheduler") || !strings.Contains(err.Error(), "--scheduler DDIMScheduler") {
-		t.Errorf("got %v", err)
+	mismatch, agree := copyFixture(t, "tiny-sd1"), copyFixture(t, "tiny-sd1")
+	editFile(t, filepath.Join(mismatch, "model_index.json"), `"PNDMScheduler"`, `"DDIMScheduler"`)
+	editFile(t, filepath.Join(agree, "model_index.json"), `"PNDMScheduler"`, `"DDIMScheduler"`)
+	editFile(t, filepath.Join(agree, "scheduler", "scheduler_config.json"), `"PNDMScheduler"`, `"DDIMScheduler"`)
+	for _, dir := range []string{mismatch, agree} { // DDIM's default clip_sample is true: the own scheduler mends it
+		editFile(t, filepath.Join(dir, "scheduler", "scheduler_config.json"), `,
+ "clip_sample": false`, ``)
+	}
+	o := Options{Prompt: "x", Seed: 3, Steps: 4, Guidance: 4, Width: 64, Height: 64, NumImages: 1}
+	p := openPipeline(t, mismatch)
+	got, err := p.Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := openPipeline(t, agree).Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Images[0].Pix, want.Images[0].Pix) || p.Scheduler.ClassName != "DDIMScheduler" {
+		t.Errorf("mismatched files: same image as agreeing DDIM files %v, class %s", slices.Equal(got.Images[0].Pix, want.Images[0].Pix), p.Scheduler.ClassName)
+	}
+	if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, "model_index.json names the scheduler DDIMScheduler") }) {
+		t.Errorf("notes %q", p.Notes)
 	}
 	o.Scheduler = "DDIMScheduler"
-	if _, err := p.Generate(o); err != nil {
-		t.Error(err)
+	other, err := p.Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(other.Images[0].Pix, want.Images[0].Pix) {
+		t.Error("--scheduler DDIMScheduler made the own scheduler's image: the test cannot see the class's mending")
 	}
 }
 
@@ -145,12 +168,13 @@ func TestDefaultSizeBound(t *testing.T) {
 }
 
 // TestSampleSizePair: a U-Net sample_size given as [height, width] (diffusers
-// 0.32 and later) sets a non-square default image size; a list of another
-// length is refused, naming the field.
+// 0.32 and later) sets a non-square default image size (a VAE's is
+// accepted too); a list of another length is refused, naming the field.
 func TestSampleSizePair(t *testing.T) {
 	dir := copyFixture(t, "tiny-sd1")
 	cfg := filepath.Join(dir, "unet", "config.json")
 	editFile(t, cfg, `"sample_size": 8`, `"sample_size": [8, 12]`)
+	editFile(t, filepath.Join(dir, "vae", "config.json"), `"sample_size": 64`, `"sample_size": [64, 96]`) // accepted, not read
 	p := openPipeline(t, dir)
 	if w, h := p.Models.DefaultSize(); w != 96 || h != 64 {
 		t.Errorf("default size %dx%d, want 96x64 (width 12 x 8, height 8 x 8)", w, h)

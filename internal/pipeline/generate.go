@@ -87,11 +87,6 @@ func (p *Pipeline) Validate(o Options) error {
 	case o.NumImages > MaxImages:
 		return fmt.Errorf("num-images %d is more than %d per call (use roentgen batch)", o.NumImages, MaxImages)
 	}
-	if idx := p.Models.Folder.Components["scheduler"].Class; o.Scheduler == "" && idx != p.Scheduler.ClassName && p.Scheduler.ClassName != "" {
-		// diffusers builds model_index.json's class from the config.
-		return fmt.Errorf("scheduler: %s names %s, but %s has _class_name %s (diffusers would build %s from it): pass --scheduler %s, or make the files agree",
-			p.Models.Folder.Path("model_index.json"), idx, p.Models.Folder.Path("scheduler", "scheduler_config.json"), p.Scheduler.ClassName, idx, idx)
-	}
 	if _, err := sampler.New(o.Scheduler, p.samplerConfig(o.Scheduler), o.Steps, sampler.Options{Eta: o.Eta}); err != nil {
 		if o.Scheduler == "" { // the model's own scheduler: name its config
 			return fmt.Errorf("scheduler: %s: %w", p.Models.Folder.Path("scheduler", "scheduler_config.json"), err)

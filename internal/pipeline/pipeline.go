@@ -52,15 +52,10 @@ func New(m *Models) (*Pipeline, error) {
 	if tok.MaxLength() > m.TextArch.MaxPos {
 		return nil, fmt.Errorf("%s: model_max_length %d exceeds the text encoder's max_position_embeddings %d", m.Folder.Path(m.TokenizerFolder), tok.MaxLength(), m.TextArch.MaxPos)
 	}
-	file, data, err := m.Folder.Config("scheduler")
+	cfg, own, other, notes, err := modelScheduler(m.Folder)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := sampler.ParseConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	own, other, notes := schedulerFixups(cfg)
 	return &Pipeline{
 		Models: m, Tokenizer: tok, Scheduler: cfg, own: own, other: other, Notes: append(m.Notes, notes...),
 		text:   clip.NewTextRunner(m.TextEncoder),
