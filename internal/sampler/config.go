@@ -240,7 +240,6 @@ func (c *Config) validate() error {
 		oneOf("interpolation_type", c.InterpolationType, "linear", "log_linear"),
 		oneOf("algorithm_type", c.AlgorithmType, "dpmsolver++", "dpmsolver", "sde-dpmsolver++", "sde-dpmsolver", "deis"),
 		oneOf("solver_type", c.SolverType, "midpoint", "heun", "logrho", "bh1", "bh2"),
-		oneOf("final_sigmas_type", c.FinalSigmasType, "zero", "sigma_min"),
 	} {
 		if err != nil {
 			return err

@@ -310,7 +310,18 @@ func TestFinalSigmas(t *testing.T) {
 			t.Errorf("%s%s: %v, want %q", c.name, c.extra, err, c.want)
 		}
 	}
-	if _, err := New("ddim", mustParse(t, "{"+sd+`, "use_exponential_sigmas": true, "final_sigmas_type": "zero"}`), 10, Options{}); err != nil {
-		t.Errorf("DDIM ignores the keys it lacks: %v", err)
+	for _, name := range []string{"ddim", "pndm", "euler-a"} {
+		if _, err := New(name, mustParse(t, "{"+sd+`, "use_exponential_sigmas": true, "final_sigmas_type": "last"}`), 10, Options{}); err != nil {
+			t.Errorf("%s ignores the keys it lacks: %v", name, err)
+		}
+	}
+	deis := mustParse(t, "{"+sd+`, "algorithm_type": "deis", "final_sigmas_type": "zero"}`)
+	if _, err := New("DPMSolverMultistepScheduler", deis, 10, Options{}); err == nil || !strings.Contains(err.Error(), "refuses deis") {
+		t.Errorf("deis with zero: %v", err)
+	}
+	// A final_sigmas_type diffusers filled with its default when it saved
+	// the file (_use_default_values) is dropped: 0.25's end again.
+	if got := last("dpm++2m", `, "final_sigmas_type": "zero", "_use_default_values": ["final_sigmas_type"]`); got != sigmaT0 {
+		t.Errorf("defaulted final_sigmas_type: last σ %g, want %g", got, sigmaT0)
 	}
 }

@@ -44,8 +44,11 @@ func newDPMSolver(p params, n int) (*DPMSolver, error) {
 		return nil, unsupported("variance_type", p.varianceType)
 	case p.otherSigmas != "":
 		return nil, unsupported(p.otherSigmas, true)
-	case p.finalSigmas == "zero" && p.algorithm != "dpmsolver++":
-		return nil, fmt.Errorf("final_sigmas_type zero needs algorithm_type dpmsolver++ (diffusers refuses %s with it too; use sigma_min)", p.algorithm)
+	case p.finalSigmas == "zero" && p.algorithmFile != "dpmsolver++":
+		return nil, fmt.Errorf("final_sigmas_type zero needs algorithm_type dpmsolver++ (diffusers refuses %s with it too; use sigma_min)", p.algorithmFile)
+	}
+	if err := checkFinalSigmas(p); err != nil {
+		return nil, err
 	}
 	ac, err := alphasCumprod(p)
 	if err != nil {

@@ -35,6 +35,9 @@ func newKGrid(p params, n int) (kGrid, error) {
 	if p.otherSigmas != "" {
 		return kGrid{}, unsupported(p.otherSigmas, true)
 	}
+	if err := checkFinalSigmas(p); err != nil {
+		return kGrid{}, err
+	}
 	ac, err := alphasCumprod(p)
 	if err != nil {
 		return kGrid{}, err

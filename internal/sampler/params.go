@@ -1,6 +1,9 @@
 package sampler
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // The diffusers scheduler classes this package builds.
 const (
@@ -51,6 +54,9 @@ type params struct {
 	// finalSigmas is final_sigmas_type (DPM, Euler; diffusers 0.26 and
 	// later): "" when the file lacks it, for diffusers 0.25's last σ.
 	finalSigmas string
+	// algorithmFile is algorithm_type before deis is mapped to dpmsolver++
+	// (diffusers checks final_sigmas_type against it).
+	algorithmFile string
 	// otherSigmas names a σ schedule the file asks for that this package
 	// does not build (use_exponential_sigmas, ...), or is "".
 	otherSigmas string
@@ -127,6 +133,7 @@ func (c Config) resolve(class string) params {
 			p.lambdaMinClipped = float64(*c.LambdaMinClipped)
 		}
 		setString(&p.varianceType, c.VarianceType)
+		p.algorithmFile = p.algorithm
 		// DPMSolverMultistepScheduler.__init__ maps deis to dpmsolver++
 		// and logrho/bh1/bh2 to midpoint.
 		if p.algorithm == "deis" {
@@ -149,6 +156,17 @@ func (c Config) resolve(class string) params {
 		}
 	}
 	return p
+}
+
+// checkFinalSigmas refuses a final_sigmas_type other than diffusers' two,
+// for the classes that read the key (the others ignore it, as diffusers
+// does).
+func checkFinalSigmas(p params) error {
+	switch p.finalSigmas {
+	case "", "zero", "sigma_min":
+		return nil
+	}
+	return fmt.Errorf("final_sigmas_type %q is not one of zero, sigma_min", p.finalSigmas)
 }
 
 func setInt(dst *int, v *int) {
