@@ -157,7 +157,6 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 		return fmt.Errorf("resuming: %w", err)
 	}
 	defer plan.Manifest.Close()
-	a.reportPlan(job, plan, f.g.quiet)
 	w := &batchWriter{a: a, p: p, job: job, plan: plan, opts: opts, f: f, format: format}
 	stop := watchSignals(a.stderr, func(sig os.Signal) {
 		if isTerminal(a.stderr) {
@@ -166,6 +165,9 @@ func (a *app) batch(cmd *cobra.Command, f batchFlags) error {
 		fmt.Fprintf(a.stderr, "roentgen: %s: finishing the images in flight, then stopping (again to abandon them)\n", signalName(sig))
 	})
 	defer stop.release()
+	// The plan line comes after the handler, so that a script (or test)
+	// that waits for it before signalling never meets the default action.
+	a.reportPlan(job, plan, f.g.quiet)
 	prog := newBatchProgress(a.stderr, f.g.quiet, plan)
 	for i := 0; i < len(plan.Todo); i += f.batchSize {
 		if s := stop.received(); s != nil {

@@ -143,7 +143,7 @@ func loadTokenizer(fsys fs.FS, path func(file string) string) (*Tokenizer, error
 	case mergesErr != nil:
 		return nil, fmt.Errorf("clip: %s: %w", path(mergesFile), mergesErr)
 	default:
-		t, err = newTokenizer(vocabData, mergesData, path(vocabFile), path(mergesFile), spec)
+		t, err = newTokenizer(vocabData, mergesFromText(mergesData, path(mergesFile)), path(vocabFile), spec)
 	}
 	if err != nil {
 		return nil, err
@@ -378,9 +378,11 @@ func parseTokenValue(raw json.RawMessage) (tok string, isNull bool, err error) {
 }
 
 // newFastFileTokenizer builds a tokenizer from the BPE vocabulary and merges
-// of a tokenizer.json (as CLIPTokenizerFast saves it, in a folder without
-// vocab.json and merges.txt); its added tokens must be special tokens at
-// their vocabulary ids (checkAdded).
+// of a tokenizer.json (CLIPTokenizerFast's file; a folder holds it alone
+// when saved with legacy_format=False or made by hand), all of its merges
+// (the fast tokenizer does not cut them as CLIPTokenizer cuts merges.txt);
+// its added tokens must be special tokens at their vocabulary ids
+// (checkAdded).
 func newFastFileTokenizer(data []byte, name string, spec tokenizerSpec) (*Tokenizer, error) {
 	var tj struct {
 		AddedTokens []struct {
@@ -388,36 +390,45 @@ func newFastFileTokenizer(data []byte, name string, spec tokenizerSpec) (*Tokeni
 			Content string `json:"content"`
 		} `json:"added_tokens"`
 		Model struct {
-			Type   string            `json:"type"`
-			Vocab  map[string]int    `json:"vocab"`
-			Merges []json.RawMessage `json:"merges"`
+			Type            string            `json:"type"`
+			Vocab           map[string]int    `json:"vocab"`
+			Merges          []json.RawMessage `json:"merges"`
+			EndOfWordSuffix *string           `json:"end_of_word_suffix"`
+			SubwordPrefix   *string           `json:"continuing_subword_prefix"`
+			Dropout         *float64          `json:"dropout"`
 		} `json:"model"`
 	}
 	if err := json.Unmarshal(data, &tj); err != nil {
 		return nil, fmt.Errorf("clip: %s: %w", name, err)
 	}
-	if tj.Model.Type != "BPE" || len(tj.Model.Vocab) == 0 {
-		return nil, fmt.Errorf("clip: %s: model is %q with %d vocabulary entries, not CLIP's BPE", name, tj.Model.Type, len(tj.Model.Vocab))
+	m := tj.Model
+	switch {
+	case m.Type != "BPE" || len(m.Vocab) == 0:
+		return nil, fmt.Errorf("clip: %s: model is %q with %d vocabulary entries, not CLIP's BPE", name, m.Type, len(m.Vocab))
+	case m.EndOfWordSuffix == nil || *m.EndOfWordSuffix != "</w>":
+		return nil, fmt.Errorf("clip: %s: model.end_of_word_suffix is not \"</w>\": not CLIP's BPE", name)
+	case m.SubwordPrefix != nil && *m.SubwordPrefix != "" || m.Dropout != nil && *m.Dropout != 0:
+		return nil, fmt.Errorf("clip: %s: model.continuing_subword_prefix or model.dropout is set: not CLIP's BPE", name)
 	}
-	vocab, err := json.Marshal(tj.Model.Vocab)
+	vocab, err := json.Marshal(m.Vocab)
 	if err != nil {
 		return nil, err
 	}
 	// Merges are "a b" strings, or ["a", "b"] pairs since tokenizers 0.20.
-	merges := []string{"#version: 0.2"}
-	for i, m := range tj.Model.Merges {
+	ml := mergeList{name: name, none: "model.merges is empty", at: func(rank int) string { return fmt.Sprintf("model.merges[%d]", rank) }}
+	for i, raw := range m.Merges {
 		var s string
 		var pair []string
 		switch {
-		case json.Unmarshal(m, &s) == nil:
-		case json.Unmarshal(m, &pair) == nil && len(pair) == 2:
+		case json.Unmarshal(raw, &s) == nil:
+		case json.Unmarshal(raw, &pair) == nil && len(pair) == 2:
 			s = pair[0] + " " + pair[1]
 		default:
-			return nil, fmt.Errorf("clip: %s: model.merges[%d]: want \"a b\" or [\"a\", \"b\"], got %s", name, i, m)
+			return nil, fmt.Errorf("clip: %s: model.merges[%d]: want \"a b\" or [\"a\", \"b\"], got %s", name, i, raw)
 		}
-		merges = append(merges, s)
+		ml.lines = append(ml.lines, s)
 	}
-	t, err := newTokenizer(vocab, []byte(strings.Join(merges, "\n")), name+": model.vocab", name+": model.merges", spec)
+	t, err := newTokenizer(vocab, ml, name+": model.vocab", spec)
 	if err != nil {
 		return nil, err
 	}
@@ -455,7 +466,7 @@ func newEmbeddedTokenizer(spec tokenizerSpec) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newTokenizer(vocabData, mergesData, "embedded "+vocabFile, "embedded "+mergesFile, spec)
+	return newTokenizer(vocabData, mergesFromText(mergesData, "embedded "+mergesFile), "embedded "+vocabFile, spec)
 }
 
 // parseVocab reads vocab.json (token -> id) into a gotokenizers vocabulary. The ids must be exactly
@@ -514,29 +525,46 @@ func idGapError(ids map[string]int, seen []bool, outside []string, name string) 
 	return fmt.Errorf("clip: %s: %s are missing (%s)", name, strings.Join(missing, " and "), gap)
 }
 
-// parseMerges reads merges.txt the way CLIPTokenizer does (strip, split lines, drop the first line,
-// keep at most maxMergeLines, rank = line order; a repeated pair keeps its last rank) into a
-// gotokenizers merge map. Both symbols and their concatenation must be in the vocabulary.
-func parseMerges(data []byte, name string, vocab *vocabulary.Vocabulary) (*bpemodel.MergeMap, error) {
+// mergesFromText splits merges.txt the way CLIPTokenizer does (strip, split
+// lines, drop the first line, keep at most maxMergeLines).
+func mergesFromText(data []byte, name string) mergeList {
 	lines := strings.Split(strings.TrimFunc(string(data), isPySpace), "\n")[1:]
-	if len(lines) == 0 {
-		// CLIPTokenizer would silently split every word into letters.
-		return nil, fmt.Errorf("clip: %s: no merges after the header line; CLIP's BPE needs its merge list", name)
-	}
 	if len(lines) > maxMergeLines {
 		lines = lines[:maxMergeLines]
 	}
+	return mergeList{lines: lines, name: name, none: "no merges after the header line",
+		at: func(rank int) string { return fmt.Sprintf("line %d", rank+2) }}
+}
+
+// mergeList is a BPE merge list ("a b" per entry, rank = order), with the
+// file it came from and how to name entry rank in messages.
+type mergeList struct {
+	lines []string
+	name  string
+	none  string // the message for an empty list
+	at    func(rank int) string
+}
+
+// parseMerges reads a merge list (a repeated pair keeps its last rank) into
+// a gotokenizers merge map. Both symbols and their concatenation must be in
+// the vocabulary.
+func parseMerges(ml mergeList, vocab *vocabulary.Vocabulary) (*bpemodel.MergeMap, error) {
+	name := ml.name
+	if len(ml.lines) == 0 {
+		// CLIPTokenizer would silently split every word into letters.
+		return nil, fmt.Errorf("clip: %s: %s; CLIP's BPE needs its merge list", name, ml.none)
+	}
 	merges := bpemodel.NewMergeMap()
-	for rank, line := range lines {
+	for rank, line := range ml.lines {
 		pair := strings.FieldsFunc(line, isPySpace)
 		if len(pair) != 2 {
-			return nil, fmt.Errorf("clip: %s: line %d: want two symbols, got %q", name, rank+2, line)
+			return nil, fmt.Errorf("clip: %s: %s: want two symbols, got %q", name, ml.at(rank), line)
 		}
 		var ids [3]int
 		for k, sym := range []string{pair[0], pair[1], pair[0] + pair[1]} {
 			id, ok := vocab.GetID(sym)
 			if !ok {
-				return nil, fmt.Errorf("clip: %s: line %d: %q is not in the vocabulary", name, rank+2, sym)
+				return nil, fmt.Errorf("clip: %s: %s: %q is not in the vocabulary", name, ml.at(rank), sym)
 			}
 			ids[k] = id
 		}

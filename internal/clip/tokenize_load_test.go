@@ -278,7 +278,8 @@ func fastFile(t *testing.T, family string, nMerges int, pairs bool, added string
 			merges = append(merges, l)
 		}
 	}
-	m, err := json.Marshal(map[string]any{"type": "BPE", "vocab": vocab, "merges": merges})
+	m, err := json.Marshal(map[string]any{"type": "BPE", "vocab": vocab, "merges": merges, "end_of_word_suffix": "</w>",
+		"continuing_subword_prefix": nil, "dropout": nil})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,8 +317,18 @@ func TestLoadTokenizerFastFile(t *testing.T) {
 		!strings.Contains(err.Error(), fastTokenizerFile+`: added_tokens: added token "<sks>" (id 49408)`) {
 		t.Errorf("<sks>: %v", err)
 	}
-	if _, err := LoadTokenizerFS(fstest.MapFS{fastTokenizerFile: {Data: []byte(`{"model": {"type": "WordPiece", "vocab": {"a": 0}}}`)}}); err == nil ||
-		!strings.Contains(err.Error(), `model is "WordPiece"`) {
-		t.Errorf("WordPiece: %v", err)
+	for _, c := range []struct{ json, want string }{
+		{`{"model": {"type": "WordPiece", "vocab": {"a": 0}}}`, `model is "WordPiece"`},
+		{`{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a a"]}}`, `model.end_of_word_suffix is not "</w>"`},
+		{`{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a a"], "end_of_word_suffix": "</w>", "dropout": 0.1}}`, "model.dropout"},
+		{`{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [], "end_of_word_suffix": "</w>"}}`, "model.merges is empty"},
+		{`{"model": {"type": "BPE", "vocab": {"<|startoftext|>": 0, "<|endoftext|>": 1, "a": 2}, "merges": ["a a"], "end_of_word_suffix": "</w>"}}`,
+			`model.merges[0]: "aa" is not in the vocabulary`},
+		{`{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": [7], "end_of_word_suffix": "</w>"}}`, "model.merges[0]: want"},
+	} {
+		if _, err := LoadTokenizerFS(fstest.MapFS{fastTokenizerFile: {Data: []byte(c.json)}}); err == nil ||
+			!strings.Contains(err.Error(), fastTokenizerFile+": "+c.want) && !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.json, err, c.want)
+		}
 	}
 }

@@ -65,12 +65,12 @@ var defaultTokenizer = sync.OnceValue(func() *Tokenizer {
 })
 
 // newTokenizer builds a tokenizer from the contents of vocab.json and merges.txt.
-func newTokenizer(vocabData, mergesData []byte, vocabName, mergesName string, spec tokenizerSpec) (*Tokenizer, error) {
+func newTokenizer(vocabData []byte, ml mergeList, vocabName string, spec tokenizerSpec) (*Tokenizer, error) {
 	vocab, err := parseVocab(vocabData, vocabName)
 	if err != nil {
 		return nil, err
 	}
-	merges, err := parseMerges(mergesData, mergesName, vocab)
+	merges, err := parseMerges(ml, vocab)
 	if err != nil {
 		return nil, err
 	}

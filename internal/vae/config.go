@@ -9,19 +9,19 @@ import (
 
 // Config is vae/config.json (AutoencoderKL, diffusers 0.25 defaults).
 type Config struct {
-	InChannels           int      `json:"in_channels"`
-	OutChannels          int      `json:"out_channels"`
-	UpBlockTypes         []string `json:"up_block_types"`
-	BlockOutChannels     []int    `json:"block_out_channels"`
-	LayersPerBlock       int      `json:"layers_per_block"`
-	ActFn                string   `json:"act_fn"`
-	LatentChannels       int      `json:"latent_channels"`
-	NormNumGroups        int      `json:"norm_num_groups"`
-	SampleSize           int      `json:"sample_size"`
-	ScalingFactor        float64  `json:"scaling_factor"`
-	ShiftFactor          *float64 `json:"shift_factor"`
-	UsePostQuantConv     bool     `json:"use_post_quant_conv"`
-	MidBlockAddAttention bool     `json:"mid_block_add_attention"`
+	InChannels           int         `json:"in_channels"`
+	OutChannels          int         `json:"out_channels"`
+	UpBlockTypes         []string    `json:"up_block_types"`
+	BlockOutChannels     []int       `json:"block_out_channels"`
+	LayersPerBlock       int         `json:"layers_per_block"`
+	ActFn                string      `json:"act_fn"`
+	LatentChannels       int         `json:"latent_channels"`
+	NormNumGroups        int         `json:"norm_num_groups"`
+	SampleSize           config.Size `json:"sample_size"` // not read: the U-Net's sets the default size
+	ScalingFactor        float64     `json:"scaling_factor"`
+	ShiftFactor          *float64    `json:"shift_factor"`
+	UsePostQuantConv     bool        `json:"use_post_quant_conv"`
+	MidBlockAddAttention bool        `json:"mid_block_add_attention"`
 }
 
 // Arch is what the decoder is built from.
@@ -39,7 +39,7 @@ func (a Arch) ScaleFactor() int { return 1 << (len(a.Channels) - 1) }
 func ParseConfig(file string, data []byte) (Config, Arch, error) {
 	c := Config{
 		InChannels: 3, OutChannels: 3, UpBlockTypes: []string{"UpDecoderBlock2D"}, BlockOutChannels: []int{64},
-		LayersPerBlock: 1, ActFn: "silu", LatentChannels: 4, NormNumGroups: 32, SampleSize: 32,
+		LayersPerBlock: 1, ActFn: "silu", LatentChannels: 4, NormNumGroups: 32, SampleSize: config.Square(32),
 		ScalingFactor: 0.18215, UsePostQuantConv: true, MidBlockAddAttention: true,
 	}
 	if err := config.Decode(file, data, &c); err != nil {
