@@ -51,9 +51,10 @@ func CheckTextEncoder(f *diffusers.Folder, name string) error {
 
 // TokenizerFolder is the folder the tokenizer of text encoder folder
 // textEncoder is read from: that folder itself when it holds a vocabulary
-// (as RoentGenTextEncoder does), else tokenizer/.
+// (vocab.json, or a fast tokenizer's tokenizer.json; RoentGenTextEncoder
+// does), else tokenizer/.
 func TokenizerFolder(f *diffusers.Folder, textEncoder string) string {
-	if textEncoder != "" && textEncoder != DefaultTextEncoder && f.IsFile(textEncoder, "vocab.json") {
+	if textEncoder != "" && textEncoder != DefaultTextEncoder && (f.IsFile(textEncoder, "vocab.json") || f.IsFile(textEncoder, "tokenizer.json")) {
 		return textEncoder
 	}
 	return "tokenizer"

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -100,6 +101,30 @@ func TestTextEncoderFolderErrors(t *testing.T) {
 	p = openPipelineWith(t, plain, LoadOptions{TextEncoder: "text_encoder_2"})
 	if p.Models.TokenizerFolder != "tokenizer" || len(p.Notes) != 0 {
 		t.Errorf("folder without a vocabulary: tokenizer from %s, notes %q", p.Models.TokenizerFolder, p.Notes)
+	}
+	// A fast tokenizer's tokenizer.json alone is a vocabulary too.
+	var vocab map[string]int
+	data, err := os.ReadFile(filepath.Join(src, "tokenizer", "vocab.json"))
+	if err == nil {
+		err = json.Unmarshal(data, &vocab)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	merges, err := os.ReadFile(filepath.Join(src, "tokenizer", "merges.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(merges)), "\n")[1:]
+	fast, err := json.Marshal(map[string]any{"model": map[string]any{"type": "BPE", "vocab": vocab, "merges": lines, "end_of_word_suffix": "</w>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(plain, "text_encoder_2", "tokenizer.json"), string(fast))
+	write(t, filepath.Join(plain, "text_encoder_2", "tokenizer_config.json"), `{"model_max_length": 20}`)
+	p = openPipelineWith(t, plain, LoadOptions{TextEncoder: "text_encoder_2"})
+	if p.Models.TokenizerFolder != "text_encoder_2" || p.Tokenizer.MaxLength() != 20 {
+		t.Errorf("folder with tokenizer.json: tokenizer from %s, max length %d", p.Models.TokenizerFolder, p.Tokenizer.MaxLength())
 	}
 }
 
