@@ -43,11 +43,20 @@ type benchResult struct {
 	WeightBytes     int64          `json:"weight_bytes"`         // weights as held (mapped fp16/f32)
 	UNetArenaBytes  int64          `json:"unet_arena_bytes"`     // activations of the compiled U-Net
 	VAEArenaBytes   int64          `json:"vae_arena_bytes"`      // activations of the compiled VAE decoder
+	Image25S        float64        `json:"image_25_steps_s"`     // estimated image of 25 steps: text encoder + 25 steps per image + decode
+	Image75S        float64        `json:"image_75_steps_s"`     // the same at generate's default 75 steps
 	TotalS          float64        `json:"total_s"`
 	UNetOps         []ops.OpTime   `json:"unet_ops,omitempty"` // with --ops: every step's ops, the first step's included
 	VAEOps          []ops.OpTime   `json:"vae_ops,omitempty"`
 	Scaling         *scalingResult `json:"scaling,omitempty"` // with --scaling
 	RoentgenVersion string         `json:"roentgen"`
+}
+
+// imageSeconds estimates one image of n guided steps from the measured
+// stages: the text encoder, n median steps per image and the decode (a
+// PNDM schedule makes one U-Net call more than its steps; not counted).
+func (r benchResult) imageSeconds(n int) float64 {
+	return r.TextEncoderS + float64(n)*r.UNetStepImageS + r.VAEDecodeS
 }
 
 func (a *app) benchCmd() *cobra.Command {
@@ -168,6 +177,7 @@ machine the speed-up is lower; run it with --threads N to compare with N cores.`
 			sort.Float64s(stepTimes)
 			r.UNetStepS = stepTimes[(len(stepTimes)-1)/2]
 			r.UNetStepImageS = r.UNetStepS / float64(batchSize)
+			r.Image25S, r.Image75S = r.imageSeconds(25), r.imageSeconds(75)
 			_, us, vs := p.Stats()
 			uf, vf := us.FLOPs, vs.FLOPs
 			r.UNetGFLOPs, r.VAEGFLOPs = float64(uf)/1e9, float64(vf)/1e9 // the batch-2B program is the whole guided step; the VAE decodes one image
@@ -209,6 +219,7 @@ machine the speed-up is lower; run it with --threads N to compare with N cores.`
 			fmt.Fprintf(a.stdout, "  VAE decode     %7.2f s per image, %.0f GFLOP, %.0f GFLOP/s\n", r.VAEDecodeS, r.VAEGFLOPs, r.VAEGFLOPS)
 			fmt.Fprintf(a.stdout, "  peak RSS       %7.2f GiB (estimate %.2f GiB; weights %.2f GiB, U-Net arena %.2f GiB, VAE arena %.2f GiB)\n", float64(r.PeakRSSBytes)/(1<<30),
 				float64(r.EstimateBytes)/(1<<30), float64(r.WeightBytes)/(1<<30), float64(r.UNetArenaBytes)/(1<<30), float64(r.VAEArenaBytes)/(1<<30))
+			fmt.Fprintf(a.stdout, "  per image      %7.1f s with 25 steps, %.1f s with 75 (generate's default), estimated: text encoder + steps + decode\n", r.Image25S, r.Image75S)
 			if byOp {
 				writeOpTimes(a.stdout, "U-Net, per guided step (mean of all steps)", r.UNetOps, r.Steps)
 				writeOpTimes(a.stdout, "VAE decode", r.VAEOps, 1)

@@ -45,6 +45,9 @@ func TestBenchJSONAndOps(t *testing.T) {
 	if r.PeakRSSBytes <= 0 {
 		t.Errorf("peak_rss_bytes = %d", r.PeakRSSBytes)
 	}
+	if want := r.TextEncoderS + 25*r.UNetStepImageS + r.VAEDecodeS; r.Image25S != want || r.Image75S <= r.Image25S {
+		t.Errorf("image_25_steps_s %v (want %v), image_75_steps_s %v", r.Image25S, want, r.Image75S)
+	}
 	if r.MicroKernel != kernels.MicroKernel() {
 		t.Errorf("micro_kernel = %q, want %q", r.MicroKernel, kernels.MicroKernel())
 	}
