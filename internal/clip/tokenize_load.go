@@ -192,20 +192,19 @@ func checkAgree(cfg, stm map[string]json.RawMessage, path func(string) string) e
 // checkAdded accepts the added tokens a folder lists (added_tokens.json's
 // token → id, tokenizer_config.json's added_tokens_decoder id → token)
 // only when each is one of the special tokens at its id in the vocabulary.
-// transformers 4.34 and later write CLIP's special tokens there even
-// though the vocabulary holds them (so every SD folder saved since late
-// 2023 lists them), and those change nothing; a token outside the
+// transformers 4.34 and later list CLIP's special tokens in
+// added_tokens_decoder (and some versions in added_tokens.json) although
+// the vocabulary holds them, and those change nothing; a token outside the
 // vocabulary (a textual-inversion concept such as "<sks>") would get a new
 // id and be split out of prompts, which roentgen does not do, so it is
 // refused rather than encoded differently.
 func (t *Tokenizer) checkAdded(added map[string]json.RawMessage, decoder json.RawMessage, path func(string) string) error {
-	check := t.checkAddedToken
 	for _, tok := range slices.Sorted(maps.Keys(added)) {
 		var id int
 		if err := json.Unmarshal(added[tok], &id); err != nil {
 			return fmt.Errorf("clip: %s: %q: want an integer id, got %s", path(addedTokensFile), tok, added[tok])
 		}
-		if err := check(path(addedTokensFile), tok, id); err != nil {
+		if err := t.checkAddedToken(path(addedTokensFile), tok, id); err != nil {
 			return err
 		}
 	}
@@ -229,7 +228,7 @@ func (t *Tokenizer) checkAdded(added map[string]json.RawMessage, decoder json.Ra
 		if err != nil {
 			return fmt.Errorf("clip: %s[%q]: %w", where, key, err)
 		}
-		if err := check(where, tok, id); err != nil {
+		if err := t.checkAddedToken(where, tok, id); err != nil {
 			return err
 		}
 	}
