@@ -79,21 +79,18 @@ func WithTextEncoderCopy(t testing.TB, src, name string, tokenizer bool, change 
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var records []weights.Record
-	for _, n := range f.Names() {
-		in, _ := f.Info(n)
-		r := weights.Record{Name: n, DType: in.DType, Shape: in.Shape}
-		if in.DType.IsFloat() {
-			v := Float32(t, f, n)
-			change(n, v)
-			r.DType, r.Data = weights.F32, make([]byte, 4*len(v))
-			for i, x := range v {
-				binary.LittleEndian.PutUint32(r.Data[4*i:], math.Float32bits(x))
-			}
-		} else if r.Data, _, err = f.Bytes(n); err != nil {
-			t.Fatal(err)
+	records := f.Records()
+	for i, r := range records {
+		if !r.DType.IsFloat() {
+			continue
 		}
-		records = append(records, r)
+		v := Float32(t, f, r.Name)
+		change(r.Name, v)
+		r.DType, r.Data = weights.F32, make([]byte, 4*len(v))
+		for k, x := range v {
+			binary.LittleEndian.PutUint32(r.Data[4*k:], math.Float32bits(x))
+		}
+		records[i] = r
 	}
 	if err := weights.WriteFile(filepath.Join(dir, name, "model.safetensors"), records, nil); err != nil {
 		t.Fatal(err)

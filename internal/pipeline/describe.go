@@ -59,7 +59,7 @@ func Describe(m *Models) (Description, error) {
 	if cfg.PredictionType != nil {
 		d.Prediction = *cfg.PredictionType
 	}
-	tok, err := LoadTokenizer(f, m.TextEncoderFolder)
+	tok, err := loadTokenizerFrom(f, m.TokenizerFolder)
 	if err != nil {
 		return d, err
 	}

@@ -42,7 +42,7 @@ const embedCacheSize = 256
 // New prepares a pipeline over loaded models: tokenizer, scheduler config
 // and one runner per network (graphs compile on first use).
 func New(m *Models) (*Pipeline, error) {
-	tok, err := LoadTokenizer(m.Folder, m.TextEncoderFolder)
+	tok, err := loadTokenizerFrom(m.Folder, m.TokenizerFolder)
 	if err != nil {
 		return nil, err
 	}

@@ -97,8 +97,8 @@ func otherTokenizerNote(f *diffusers.Folder, alt string) string {
 	if TokenizerFolder(f, alt) != alt {
 		return ""
 	}
-	a, errA := LoadTokenizer(f, "")
-	b, errB := LoadTokenizer(f, alt)
+	a, errA := loadTokenizerFrom(f, "tokenizer")
+	b, errB := loadTokenizerFrom(f, alt)
 	if errA != nil || errB != nil {
 		return "" // New reports the default tokenizer's error; the other is only read with --text-encoder
 	}

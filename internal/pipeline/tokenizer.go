@@ -15,7 +15,11 @@ func LoadTokenizer(f *diffusers.Folder, textEncoder string) (*clip.Tokenizer, er
 			return nil, err
 		}
 	}
-	name := TokenizerFolder(f, textEncoder)
+	return loadTokenizerFrom(f, TokenizerFolder(f, textEncoder))
+}
+
+// loadTokenizerFrom reads the tokenizer in folder name of f.
+func loadTokenizerFrom(f *diffusers.Folder, name string) (*clip.Tokenizer, error) {
 	sub, err := f.Sub(name)
 	if err != nil {
 		return nil, err
